@@ -1,0 +1,36 @@
+package org.rlhf4j.autograd;
+
+import org.rlhf4j.tensor.NnOps;
+import org.rlhf4j.tensor.Tensor;
+
+/** Losses. */
+public final class Loss {
+    private Loss() {}
+
+    /**
+     * Mean cross-entropy of the targets under {@code logits [.., V]} over the positions where {@code mask} is
+     * non-zero and the target is not {@code ignoreIndex}: {@code -sum(mask * logp) / sum(mask)}. {@code mask} is
+     * null or has the targets' shape (0/1 weights in the logits' dtype). Fused: the token log-prob kernel runs
+     * once forward and once backward; masked positions get exactly zero gradient. With no position counted the
+     * loss is NaN, as PyTorch's mean reduction gives.
+     */
+    public static Variable crossEntropy(Variable logits, Tensor targets, Tensor mask, int ignoreIndex) {
+        Tensor weights = mask == null ? Tensor.onesLike(targets).to(logits.dtype()) : mask.to(logits.dtype());
+        Tensor ignored = targets.eq(ignoreIndex);                       // 1 where ignored (I32)
+        weights = weights.mul(ignored.to(logits.dtype()).neg().add(1)); // drop ignored positions
+        Tensor safeTargets = Tensor.where(ignored, Tensor.zeros(targets.dtype(), targets.device()), targets);
+        Tensor[] r = NnOps.tokenLogProbs(logits.data(), safeTargets, 1.0);
+        Tensor logp = r[0], lse = r[1];
+        double count = weights.sum().item();
+        Tensor loss = logp.mul(weights).sum().div(-count);
+        Tensor rowScale = weights.div(-count); // d loss / d logp
+        return Function.record("crossEntropy", loss, new Variable[] {logits},
+                new Tensor[] {logits.data(), safeTargets, lse, rowScale},
+                (g, s, n) -> new Tensor[] {NnOps.tokenLogProbsBackward(s[3].mul(g), s[0], s[1], s[2], 1.0)});
+    }
+
+    /** Cross-entropy over every position with no mask. */
+    public static Variable crossEntropy(Variable logits, Tensor targets) {
+        return crossEntropy(logits, targets, null, -100);
+    }
+}

@@ -1,0 +1,78 @@
+package org.rlhf4j.autograd;
+
+import org.rlhf4j.tensor.NnOps;
+import org.rlhf4j.tensor.Tensor;
+
+/**
+ * The fused NN ops: one forward kernel and one backward kernel each, saving only what the backward kernel reads.
+ * Shapes: {@code B} batch, {@code T} time, {@code C} channels, {@code V} vocabulary, {@code H} heads,
+ * {@code D} head width.
+ */
+public final class Nn {
+    private Nn() {}
+
+    /** Softmax over the last axis; backward reads only the output. */
+    public static Variable softmax(Variable x) {
+        Tensor y = NnOps.softmax(x.data(), false);
+        return Function.record("softmax", y, new Variable[] {x}, new Tensor[] {y},
+                (g, s, n) -> new Tensor[] {NnOps.softmaxBackward(g, s[0], false)}); // y (g - sum(g y))
+    }
+
+    /** Log-softmax over the last axis; backward reads only the output. */
+    public static Variable logSoftmax(Variable x) {
+        Tensor y = NnOps.softmax(x.data(), true);
+        return Function.record("logSoftmax", y, new Variable[] {x}, new Tensor[] {y},
+                (g, s, n) -> new Tensor[] {NnOps.softmaxBackward(g, s[0], true)}); // g - exp(y) sum(g)
+    }
+
+    /**
+     * Log-probabilities of the target tokens: logits {@code [B, T, V]} (any leading shape), targets {@code [B, T]}
+     * I32, result {@code [B, T]} = log softmax(logits / temperature)[target]. Saves the logits (which the caller
+     * holds anyway) and the per-row logsumexp {@code [B, T]}: nothing of size B*T*V is made for backward, whose
+     * kernel writes {@code g (onehot - softmax) / temperature} straight from the logits.
+     */
+    public static Variable tokenLogProbs(Variable logits, Tensor targets, double temperature) {
+        Tensor[] r = NnOps.tokenLogProbs(logits.data(), targets, temperature);
+        Tensor logp = r[0], lse = r[1];
+        return Function.record("tokenLogProbs", logp, new Variable[] {logits}, new Tensor[] {logits.data(), targets, lse},
+                (g, s, n) -> new Tensor[] {NnOps.tokenLogProbsBackward(g, s[0], s[1], s[2], temperature)});
+    }
+
+    /** Layer norm over the last axis with optional affine weight and bias {@code [C]} (either may be null). */
+    public static Variable layerNorm(Variable x, Variable weight, Variable bias, double eps) {
+        Tensor[] r = NnOps.layerNorm(x.data(), weight == null ? null : weight.data(), bias == null ? null : bias.data(), eps);
+        Tensor y = r[0], mean = r[1], rstd = r[2];
+        Tensor w = weight == null ? null : weight.data();
+        return Function.record("layerNorm", y, new Variable[] {x, weight, bias}, new Tensor[] {x.data(), w, mean, rstd},
+                (g, s, needs) -> {
+                    Tensor[] d = NnOps.layerNormBackward(g, s[0], s[1], s[2], s[3], needs[1], needs[2]);
+                    return new Tensor[] {needs[0] ? d[0] : null, d[1], d[2]};
+                });
+    }
+
+    /**
+     * Causal multi-head attention, flash-style: q, k, v {@code [B, H, T, D]} -> {@code [B, H, T, D]}. Saves the
+     * per-row logsumexp {@code [B, H, T]}; no {@code [T, T]} matrix is stored, backward recomputes the
+     * probabilities block by block. {@code padMask} is null or an additive {@code [B, T]} mask over keys (0 for
+     * real tokens, -inf for left padding).
+     */
+    public static Variable attention(Variable q, Variable k, Variable v, Tensor padMask, double scale) {
+        Tensor[] r = NnOps.attention(q.data(), k.data(), v.data(), padMask, scale);
+        Tensor out = r[0], lse = r[1];
+        return Function.record("attention", out, new Variable[] {q, k, v},
+                new Tensor[] {q.data(), k.data(), v.data(), out, lse, padMask},
+                (g, s, needs) -> NnOps.attentionBackward(g, s[0], s[1], s[2], s[3], s[4], s[5], scale));
+    }
+
+    /** Rows of {@code weight [V, C]} picked by {@code ids} (I32, any shape) -> {@code [..ids, C]}. */
+    public static Variable embedding(Variable weight, Tensor ids) {
+        Tensor y = NnOps.embedding(weight.data(), ids);
+        int[] ws = weight.shape();
+        return Function.record("embedding", y, new Variable[] {weight}, new Tensor[] {ids},
+                (g, s, n) -> {
+                    Tensor dw = Tensor.zeros(g.dtype(), g.device(), ws);
+                    NnOps.embeddingBackward(dw, s[0], g); // scatter-add of rows
+                    return new Tensor[] {dw};
+                });
+    }
+}

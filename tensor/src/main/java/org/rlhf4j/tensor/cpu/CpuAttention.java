@@ -1,0 +1,634 @@
+package org.rlhf4j.tensor.cpu;
+
+import java.util.Arrays;
+import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Shapes;
+import org.rlhf4j.tensor.Tensor;
+
+/**
+ * Causal multi-head attention on the CPU, flash-style: the softmax runs online over key blocks, so no [T, T]
+ * matrix is ever stored, and the backward recomputes the probabilities block by block from q, k and the saved
+ * per-row logsumexp.
+ *
+ * <p>Shapes: {@code B} batch, {@code H} heads, {@code T} time, {@code D} head dimension. q, k, v, out and their
+ * gradients are [B, H, T, D]; lse is [B, H, T]; the padding mask is [B, T] and additive over key positions.
+ *
+ * <pre>
+ *   s_ij  = scale q_i.k_j + mask[b, j]             (j &lt;= i)
+ *   lse_i = log sum_j exp(s_ij)
+ *   out_i = sum_j exp(s_ij - lse_i) v_j
+ * </pre>
+ *
+ * A mask value at or below {@link #MASKED} (or -inf) masks its key outright: the key contributes exactly zero,
+ * whatever large negative the caller chose. A query row whose allowed keys are all masked (a left-padding
+ * position) gets out = 0 and lse = -inf, and gives zero gradients.
+ *
+ * <p>F32 is blocked: query blocks of {@value #BQ} rows against key blocks of {@value #BK} keys. Each (query
+ * block, key block) pair packs its operands into small per-thread buffers (K transposed, rows padded to the
+ * vector length) and runs register-blocked products from {@link AttentionKernels}; the buffers of one worker
+ * hold about ten 64 x 64 float blocks (under 200 KiB at D = 64), so a pair stays in L2. F64 runs plain loops
+ * row by row (O(T) scratch per worker), for gradient checks.
+ *
+ * <p>Parallelism and determinism. The forward splits over (b, h, query block). The backward runs two kinds of
+ * task in one parallel loop: (b, h, key block) tasks loop over the query blocks at or after the key block and
+ * accumulate that block's dk and dv; (b, h, query block) tasks loop over the key blocks at or before the query
+ * block and accumulate its dq. Each output element is written by exactly one task, which sums in a fixed order,
+ * so results are bitwise identical for any thread count. The price is that the backward computes the score
+ * and dP tiles twice (7 block products per pair instead of 5), which buys parallelism over blocks with no
+ * atomics and no O(T^2) partial sums.
+ */
+public final class CpuAttention {
+    /** Mask values at or below this count as masked (as -inf). */
+    public static final double MASKED = -1e9;
+
+    /** Query rows per block (F32). */
+    static final int BQ = 64;
+    /** Keys per block (F32); a multiple of twice the widest vector (16 floats). */
+    static final int BK = 64;
+
+    private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+
+    private CpuAttention() {}
+
+    // =====================================================================================================
+    // API
+    // =====================================================================================================
+
+    /**
+     * Causal attention: {@code out[b,h,i,:] = sum_{j<=i} softmax_j(scale q_i.k_j + mask[b,j]) v_j}.
+     *
+     * @param out  [B, H, T, D], written
+     * @param lse  [B, H, T], written: the natural-log logsumexp of each row's scores, saved for the backward
+     * @param q    [B, H, T, D]; q, k and v may be non-contiguous views
+     * @param k    [B, H, T, D]
+     * @param v    [B, H, T, D]
+     * @param mask null, or an additive padding mask [B, T] over key positions (0 for real tokens, -inf or a large
+     *             negative for padding)
+     */
+    public static void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+        final String op = "attention";
+        int[] shape = checkQkv(op, q, k, v);
+        DType dtype = q.dtype();
+        int b = shape[0], h = shape[1], t = shape[2];
+        checkLike(op, "out", out, dtype, shape);
+        checkLike(op, "lse", lse, dtype, b, h, t);
+        if (mask != null) checkLike(op, "mask", mask, dtype, b, t);
+        if (out.numel() == 0 && lse.numel() == 0) return;
+
+        Tensor outC = target(out), lseC = target(lse);
+        Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+        Tensor mc = mask == null ? null : mask.contiguous();
+        if (dtype == DType.F32) {
+            new F32(shape, qc, kc, vc, mc, (float) scale).forward(outC, lseC);
+        } else {
+            new F64(shape, qc, kc, vc, mc, scale).forward(outC, lseC);
+        }
+        writeBack(out, outC);
+        writeBack(lse, lseC);
+    }
+
+    /**
+     * The backward of {@link #attention}. dq, dk and dv are overwritten:
+     * <pre>
+     *   P_ij  = exp(scale q_i.k_j + mask_j - lse_i)      D_i = dout_i.out_i
+     *   dS_ij = P_ij (dout_i.v_j - D_i)
+     *   dq_i  = scale sum_j dS_ij k_j    dk_j = scale sum_i dS_ij q_i    dv_j = sum_i P_ij dout_i
+     * </pre>
+     */
+    public static void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                         Tensor out, Tensor lse, Tensor mask, double scale) {
+        final String op = "attentionBackward";
+        int[] shape = checkQkv(op, q, k, v);
+        DType dtype = q.dtype();
+        int b = shape[0], h = shape[1], t = shape[2];
+        checkLike(op, "dq", dq, dtype, shape);
+        checkLike(op, "dk", dk, dtype, shape);
+        checkLike(op, "dv", dv, dtype, shape);
+        checkLike(op, "dout", dout, dtype, shape);
+        checkLike(op, "out", out, dtype, shape);
+        checkLike(op, "lse", lse, dtype, b, h, t);
+        if (mask != null) checkLike(op, "mask", mask, dtype, b, t);
+        if (dq.numel() == 0) return;
+
+        Tensor dqC = target(dq), dkC = target(dk), dvC = target(dv);
+        Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+        Tensor mc = mask == null ? null : mask.contiguous();
+        Tensor doutC = dout.contiguous(), outC = out.contiguous(), lseC = lse.contiguous();
+        if (dtype == DType.F32) {
+            new F32(shape, qc, kc, vc, mc, (float) scale).backward(dqC, dkC, dvC, doutC, outC, lseC);
+        } else {
+            new F64(shape, qc, kc, vc, mc, scale).backward(dqC, dkC, dvC, doutC, outC, lseC);
+        }
+        writeBack(dq, dqC);
+        writeBack(dk, dkC);
+        writeBack(dv, dvC);
+    }
+
+    // =====================================================================================================
+    // checks and plumbing
+    // =====================================================================================================
+
+    private static int[] checkQkv(String op, Tensor q, Tensor k, Tensor v) {
+        if (q.dtype() != DType.F32 && q.dtype() != DType.F64) {
+            throw new IllegalArgumentException(op + ": expected F32 or F64 q, found " + q.dtype());
+        }
+        if (q.dim() != 4) {
+            throw new IllegalArgumentException(op + ": expected q of shape [B, H, T, D], found "
+                    + Shapes.str(q.shape()));
+        }
+        checkLike(op, "q", q, q.dtype(), q.shape());
+        checkLike(op, "k", k, q.dtype(), q.shape());
+        checkLike(op, "v", v, q.dtype(), q.shape());
+        return q.shape();
+    }
+
+    private static void checkLike(String op, String name, Tensor t, DType dtype, int... shape) {
+        if (t == null) throw new NullPointerException(op + ": " + name + " is null");
+        if (!t.device().isCpu()) {
+            throw new IllegalArgumentException(op + ": " + name + " must be on the CPU, found " + t.device());
+        }
+        if (t.dtype() != dtype) {
+            throw new IllegalArgumentException(op + ": expected " + name + " of dtype " + dtype + " (as q), found "
+                    + t.dtype());
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(op + ": expected " + name + " of shape " + Shapes.str(shape)
+                    + ", found " + Shapes.str(t.shape()));
+        }
+    }
+
+    /** Where to write an output: itself when contiguous, else a contiguous stand-in copied back afterwards. */
+    private static Tensor target(Tensor t) {
+        return t.isContiguous() ? t : Tensor.empty(t.dtype(), t.shape());
+    }
+
+    private static void writeBack(Tensor dst, Tensor written) {
+        if (dst != written) dst.backend().copy(dst, written);
+    }
+
+    private static float[] floats(Tensor t) {
+        return ((CpuStorage) t.storage()).floats();
+    }
+
+    private static double[] doubles(Tensor t) {
+        return ((CpuStorage) t.storage()).doubles();
+    }
+
+    /** Runs {@code tasks} independent tasks, each on one worker, or all on the caller when the job is small. */
+    private static void forEachTask(int tasks, long costPerTask, Parallel.RangeBody body) {
+        if (Parallel.threads() == 1 || (long) tasks * costPerTask < Parallel.SERIAL_GRAIN) {
+            body.run(0, tasks);
+        } else {
+            Parallel.forEachTask(tasks, body);
+        }
+    }
+
+    // =====================================================================================================
+    // F32: blocked
+    // =====================================================================================================
+
+    /** One worker's packed blocks; reused across tasks, and every region read is rewritten first. */
+    private static final class Scratch {
+        final int dp;
+        final float[] qs, dos, kt, vt, kp, vp, s, dps, acc, acc2, mb, rowMax, rowSum, rowLse, rowD;
+
+        Scratch(int dp) {
+            this.dp = dp;
+            qs = new float[BQ * dp];  // [BQ, Dp] scale * q
+            dos = new float[BQ * dp]; // [BQ, Dp] dout
+            kt = new float[dp * BK];  // [D, BK]  k transposed
+            vt = new float[dp * BK];  // [D, BK]  v transposed
+            kp = new float[BK * dp];  // [BK, Dp] k
+            vp = new float[BK * dp];  // [BK, Dp] v
+            s = new float[BQ * BK];   // [BQ, BK] scores, then probabilities
+            dps = new float[BQ * BK]; // [BQ, BK] dP, then dS
+            acc = new float[Math.max(BQ, BK) * dp];
+            acc2 = new float[BK * dp];
+            mb = new float[BK];       // the key block's additive mask, -inf where masked or past T
+            rowMax = new float[BQ];
+            rowSum = new float[BQ];
+            rowLse = new float[BQ];
+            rowD = new float[BQ];
+        }
+
+        private static final ThreadLocal<Scratch> LOCAL = new ThreadLocal<>();
+
+        static Scratch get(int dp) {
+            Scratch w = LOCAL.get();
+            if (w == null || w.dp != dp) {
+                w = new Scratch(dp);
+                LOCAL.set(w);
+            }
+            return w;
+        }
+    }
+
+    private static final class F32 {
+        final AttentionKernels kern = AttentionKernels.get();
+        final int nb, nh, nt, nd, dp, nQB, nKB;
+        final float scale;
+        final float[] q, k, v, mask;
+        final int qo, ko, vo, mo;
+
+        F32(int[] shape, Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
+            nb = shape[0];
+            nh = shape[1];
+            nt = shape[2];
+            nd = shape[3];
+            int lanes = kern.lanes();
+            dp = Math.max(lanes, (nd + lanes - 1) / lanes * lanes);
+            nQB = (nt + BQ - 1) / BQ;
+            nKB = (nt + BK - 1) / BK;
+            this.scale = scale;
+            this.q = floats(q);
+            this.k = floats(k);
+            this.v = floats(v);
+            this.mask = mask == null ? null : floats(mask);
+            qo = q.offset();
+            ko = k.offset();
+            vo = v.offset();
+            mo = mask == null ? 0 : mask.offset();
+        }
+
+        /** Rough multiply-adds of one task, for the serial cut-off. */
+        private long taskCost() {
+            return (long) BQ * Math.min(nt, 4 * BK) * nd;
+        }
+
+        // ---- forward ----
+
+        void forward(Tensor outT, Tensor lseT) {
+            float[] out = floats(outT), lse = floats(lseT);
+            int oo = outT.offset(), lo = lseT.offset();
+            int bh = nb * nh;
+            // Heaviest (last) query blocks first.
+            forEachTask(bh * nQB, taskCost(), (from, to) -> {
+                Scratch w = Scratch.get(dp);
+                for (int task = from; task < to; task++) {
+                    forwardBlock(w, task % bh, nQB - 1 - task / bh, out, oo, lse, lo);
+                }
+            });
+        }
+
+        private void forwardBlock(Scratch w, int bh, int qb, float[] out, int oo, float[] lse, int lo) {
+            int b = bh / nh;
+            int head = bh * nt * nd;
+            int i0 = qb * BQ, mq = Math.min(BQ, nt - i0);
+            int last = i0 + mq - 1;
+            float[] s = w.s, acc = w.acc, rowMax = w.rowMax, rowSum = w.rowSum;
+            packQueries(w, head, i0, mq);
+            Arrays.fill(acc, 0, mq * dp, 0f);
+            Arrays.fill(rowMax, 0, mq, NEG_INF);
+            Arrays.fill(rowSum, 0, mq, 0f);
+
+            for (int j0 = 0; j0 <= last; j0 += BK) {
+                int nk = Math.min(BK, nt - j0);
+                if (!maskBlock(w.mb, b, j0, nk)) continue;
+                packKeysTransposed(w.kt, k, ko + head, j0, nk);
+                packRows(w.vp, v, vo + head, j0, nk);
+                // S = (scale Q) K^T over the whole padded block; padding columns are masked below.
+                kern.gemm(mq, BK, nd, w.qs, 0, dp, 1, w.kt, 0, BK, s, 0, BK, false);
+                for (int r = 0; r < mq; r++) {
+                    int so = r * BK;
+                    maskRow(w.mb, s, so, i0 + r - j0);
+                    float mOld = rowMax[r];
+                    float mNew = Math.max(mOld, kern.max(s, so, BK));
+                    if (mNew == NEG_INF) { // nothing allowed yet in this row
+                        Arrays.fill(s, so, so + BK, 0f);
+                        continue;
+                    }
+                    float sum = kern.expSub(s, so, BK, mNew);
+                    if (mNew != mOld) {
+                        // m_new = max(m, rowmax); l = l exp(m - m_new) + sum; acc = acc exp(m - m_new) + P V
+                        float alpha = (float) Math.exp(mOld - mNew);
+                        rowSum[r] *= alpha;
+                        kern.scale(acc, r * dp, dp, alpha);
+                        rowMax[r] = mNew;
+                    }
+                    rowSum[r] += sum;
+                }
+                // Keys past the block's last query are masked for every row: leave them out of P V.
+                int kUsed = Math.min(nk, last - j0 + 1);
+                kern.gemm(mq, dp, kUsed, s, 0, BK, 1, w.vp, 0, dp, acc, 0, dp, true);
+            }
+
+            for (int r = 0; r < mq; r++) {
+                int i = i0 + r;
+                int o = oo + head + i * nd;
+                if (rowMax[r] == NEG_INF) {
+                    Arrays.fill(out, o, o + nd, 0f);
+                    lse[lo + bh * nt + i] = NEG_INF;
+                    continue;
+                }
+                float inv = 1f / rowSum[r];
+                int a = r * dp;
+                for (int d = 0; d < nd; d++) out[o + d] = acc[a + d] * inv;
+                lse[lo + bh * nt + i] = rowMax[r] + (float) Math.log(rowSum[r]);
+            }
+        }
+
+        // ---- backward ----
+
+        void backward(Tensor dqT, Tensor dkT, Tensor dvT, Tensor doutT, Tensor outT, Tensor lseT) {
+            Grads g = new Grads(dqT, dkT, dvT, doutT, outT, lseT);
+            int bh = nb * nh;
+            int keyTasks = bh * nKB;
+            // Key-block tasks (dk, dv), heaviest (first) blocks first; then query-block tasks (dq), heaviest last.
+            forEachTask(keyTasks + bh * nQB, 2 * taskCost(), (from, to) -> {
+                Scratch w = Scratch.get(dp);
+                for (int task = from; task < to; task++) {
+                    if (task < keyTasks) {
+                        keyBlockGrads(w, g, task % bh, task / bh);
+                    } else {
+                        int u = task - keyTasks;
+                        queryBlockGrads(w, g, u % bh, nQB - 1 - u / bh);
+                    }
+                }
+            });
+        }
+
+        /** The backward's tensors: inputs read, gradient outputs written (all contiguous). */
+        private static final class Grads {
+            final float[] dq, dk, dv, dout, out, lse;
+            final int dqo, dko, dvo, doo, oo, lo;
+
+            Grads(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse) {
+                this.dq = floats(dq);
+                this.dk = floats(dk);
+                this.dv = floats(dv);
+                this.dout = floats(dout);
+                this.out = floats(out);
+                this.lse = floats(lse);
+                dqo = dq.offset();
+                dko = dk.offset();
+                dvo = dv.offset();
+                doo = dout.offset();
+                oo = out.offset();
+                lo = lse.offset();
+            }
+        }
+
+        /** dk and dv of keys [j0, j0 + BK) of one head: sums over the query blocks that can see them. */
+        private void keyBlockGrads(Scratch w, Grads g, int bh, int kb) {
+            int b = bh / nh;
+            int head = bh * nt * nd;
+            int j0 = kb * BK, nk = Math.min(BK, nt - j0);
+            float[] dkAcc = w.acc, dvAcc = w.acc2;
+            Arrays.fill(dkAcc, 0, nk * dp, 0f);
+            Arrays.fill(dvAcc, 0, nk * dp, 0f);
+            if (maskBlock(w.mb, b, j0, nk)) {
+                packKeysTransposed(w.kt, k, ko + head, j0, nk);
+                packKeysTransposed(w.vt, v, vo + head, j0, nk);
+                for (int i0 = j0 / BQ * BQ; i0 < nt; i0 += BQ) {
+                    int mq = Math.min(BQ, nt - i0);
+                    packQueries(w, head, i0, mq);
+                    packGradRows(w, g, bh, i0, mq);
+                    probabilitiesAndScoreGrads(w, i0, mq, j0);
+                    // dV_blk += P^T dO;  dK_blk += dS^T (scale Q)
+                    kern.gemm(nk, dp, mq, w.s, 0, 1, BK, w.dos, 0, dp, dvAcc, 0, dp, true);
+                    kern.gemm(nk, dp, mq, w.dps, 0, 1, BK, w.qs, 0, dp, dkAcc, 0, dp, true);
+                }
+            }
+            for (int c = 0; c < nk; c++) {
+                int row = head + (j0 + c) * nd;
+                System.arraycopy(dkAcc, c * dp, g.dk, g.dko + row, nd);
+                System.arraycopy(dvAcc, c * dp, g.dv, g.dvo + row, nd);
+            }
+        }
+
+        /** dq of queries [i0, i0 + BQ) of one head: sums over the key blocks they can see. */
+        private void queryBlockGrads(Scratch w, Grads g, int bh, int qb) {
+            int b = bh / nh;
+            int head = bh * nt * nd;
+            int i0 = qb * BQ, mq = Math.min(BQ, nt - i0);
+            int last = i0 + mq - 1;
+            float[] dqAcc = w.acc;
+            Arrays.fill(dqAcc, 0, mq * dp, 0f);
+            packQueries(w, head, i0, mq);
+            packGradRows(w, g, bh, i0, mq);
+            for (int j0 = 0; j0 <= last; j0 += BK) {
+                int nk = Math.min(BK, nt - j0);
+                if (!maskBlock(w.mb, b, j0, nk)) continue;
+                packKeysTransposed(w.kt, k, ko + head, j0, nk);
+                packKeysTransposed(w.vt, v, vo + head, j0, nk);
+                packRows(w.kp, k, ko + head, j0, nk);
+                probabilitiesAndScoreGrads(w, i0, mq, j0);
+                // dQ += dS K   (times scale below)
+                kern.gemm(mq, dp, Math.min(nk, last - j0 + 1), w.dps, 0, BK, 1, w.kp, 0, dp, dqAcc, 0, dp, true);
+            }
+            for (int r = 0; r < mq; r++) {
+                int o = g.dqo + head + (i0 + r) * nd;
+                int a = r * dp;
+                for (int d = 0; d < nd; d++) g.dq[o + d] = scale * dqAcc[a + d];
+            }
+        }
+
+        /**
+         * For the packed query block (qs, dos, rowLse, rowD) against the packed key block (kt, vt, mb):
+         * s = P = exp(scale q.k + mask - lse) and dps = dS = P (dout.v - D), both [mq, BK].
+         */
+        private void probabilitiesAndScoreGrads(Scratch w, int i0, int mq, int j0) {
+            float[] s = w.s, dps = w.dps;
+            kern.gemm(mq, BK, nd, w.qs, 0, dp, 1, w.kt, 0, BK, s, 0, BK, false);
+            kern.gemm(mq, BK, nd, w.dos, 0, dp, 1, w.vt, 0, BK, dps, 0, BK, false);
+            for (int r = 0; r < mq; r++) {
+                int so = r * BK;
+                float lseI = w.rowLse[r];
+                if (lseI == NEG_INF) { // a fully masked row: no probability anywhere
+                    Arrays.fill(s, so, so + BK, 0f);
+                    Arrays.fill(dps, so, so + BK, 0f);
+                    continue;
+                }
+                maskRow(w.mb, s, so, i0 + r - j0);
+                kern.expSub(s, so, BK, lseI);
+                kern.softmaxGrad(s, so, dps, so, BK, w.rowD[r]);
+            }
+        }
+
+        /** rowLse, rowD = dout_i.out_i and dos (dout rows, zero-padded to Dp) of a query block. */
+        private void packGradRows(Scratch w, Grads g, int bh, int i0, int mq) {
+            int head = bh * nt * nd;
+            for (int r = 0; r < mq; r++) {
+                int src = head + (i0 + r) * nd;
+                int dst = r * dp;
+                float dot = 0f;
+                for (int d = 0; d < nd; d++) {
+                    float x = g.dout[g.doo + src + d];
+                    w.dos[dst + d] = x;
+                    dot += x * g.out[g.oo + src + d];
+                }
+                Arrays.fill(w.dos, dst + nd, dst + dp, 0f);
+                w.rowD[r] = dot;
+                w.rowLse[r] = g.lse[g.lo + bh * nt + i0 + r];
+            }
+        }
+
+        // ---- packing and masking ----
+
+        /** qs[r, :] = scale * q[i0 + r, :], zero-padded to Dp. */
+        private void packQueries(Scratch w, int head, int i0, int mq) {
+            for (int r = 0; r < mq; r++) {
+                int src = qo + head + (i0 + r) * nd;
+                int dst = r * dp;
+                for (int d = 0; d < nd; d++) w.qs[dst + d] = scale * q[src + d];
+                Arrays.fill(w.qs, dst + nd, dst + dp, 0f);
+            }
+        }
+
+        /** dst[d, c] = x[base + (j0 + c) * D + d] for c < nk, 0 for nk <= c < BK. */
+        private void packKeysTransposed(float[] dst, float[] x, int base, int j0, int nk) {
+            for (int c = 0; c < nk; c++) {
+                int src = base + (j0 + c) * nd;
+                for (int d = 0; d < nd; d++) dst[d * BK + c] = x[src + d];
+            }
+            if (nk < BK) {
+                for (int d = 0; d < nd; d++) Arrays.fill(dst, d * BK + nk, d * BK + BK, 0f);
+            }
+        }
+
+        /** dst[c, :] = x[base + (j0 + c) * D, :] for c < nk, zero-padded to Dp. */
+        private void packRows(float[] dst, float[] x, int base, int j0, int nk) {
+            for (int c = 0; c < nk; c++) {
+                System.arraycopy(x, base + (j0 + c) * nd, dst, c * dp, nd);
+                Arrays.fill(dst, c * dp + nd, c * dp + dp, 0f);
+            }
+        }
+
+        /**
+         * mb[c] = the additive mask of key j0 + c, -inf where it is masked or past T. Returns false when every key
+         * of the block is masked, so that the block can be skipped.
+         */
+        private boolean maskBlock(float[] mb, int b, int j0, int nk) {
+            boolean any = false;
+            for (int c = 0; c < BK; c++) {
+                float m;
+                if (c >= nk) m = NEG_INF;
+                else if (mask == null) m = 0f;
+                else {
+                    m = mask[mo + b * nt + j0 + c];
+                    if (m <= MASKED) m = NEG_INF;
+                }
+                mb[c] = m;
+                any |= m != NEG_INF;
+            }
+            return any;
+        }
+
+        /** Adds the key mask to one score row and masks the keys after the query (c > diag, diag = i - j0). */
+        private void maskRow(float[] mb, float[] s, int so, int diag) {
+            kern.add(mb, 0, s, so, BK);
+            if (diag < BK - 1) Arrays.fill(s, so + Math.max(0, diag + 1), so + BK, NEG_INF);
+        }
+    }
+
+    // =====================================================================================================
+    // F64: plain loops, one query row at a time (for gradient checks)
+    // =====================================================================================================
+
+    private static final class F64 {
+        final int nb, nh, nt, nd;
+        final double scale;
+        final double[] q, k, v, mask;
+        final int qo, ko, vo, mo;
+
+        F64(int[] shape, Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+            nb = shape[0];
+            nh = shape[1];
+            nt = shape[2];
+            nd = shape[3];
+            this.scale = scale;
+            this.q = doubles(q);
+            this.k = doubles(k);
+            this.v = doubles(v);
+            this.mask = mask == null ? null : doubles(mask);
+            qo = q.offset();
+            ko = k.offset();
+            vo = v.offset();
+            mo = mask == null ? 0 : mask.offset();
+        }
+
+        /** The additive mask of key j in batch b; -inf when masked. */
+        private double maskAt(int b, int j) {
+            if (mask == null) return 0;
+            double m = mask[mo + b * nt + j];
+            return m <= MASKED ? Double.NEGATIVE_INFINITY : m;
+        }
+
+        private double dot(double[] x, int xo, double[] y, int yo) {
+            double sum = 0;
+            for (int d = 0; d < nd; d++) sum += x[xo + d] * y[yo + d];
+            return sum;
+        }
+
+        void forward(Tensor outT, Tensor lseT) {
+            double[] out = doubles(outT), lse = doubles(lseT);
+            int oo = outT.offset(), lo = lseT.offset();
+            Parallel.forRange(nb * nh, (long) nt * nt * nd, (from, to) -> {
+                double[] p = new double[nt];
+                for (int bh = from; bh < to; bh++) {
+                    int b = bh / nh, head = bh * nt * nd;
+                    for (int i = 0; i < nt; i++) {
+                        int qi = qo + head + i * nd, o = oo + head + i * nd;
+                        double max = Double.NEGATIVE_INFINITY;
+                        for (int j = 0; j <= i; j++) {
+                            double m = maskAt(b, j);
+                            p[j] = m == Double.NEGATIVE_INFINITY ? m : scale * dot(q, qi, k, ko + head + j * nd) + m;
+                            max = Math.max(max, p[j]);
+                        }
+                        Arrays.fill(out, o, o + nd, 0);
+                        if (max == Double.NEGATIVE_INFINITY) {
+                            lse[lo + bh * nt + i] = Double.NEGATIVE_INFINITY;
+                            continue;
+                        }
+                        double sum = 0;
+                        for (int j = 0; j <= i; j++) {
+                            p[j] = Math.exp(p[j] - max);
+                            sum += p[j];
+                        }
+                        for (int j = 0; j <= i; j++) {
+                            double pj = p[j] / sum;
+                            if (pj == 0) continue;
+                            int vj = vo + head + j * nd;
+                            for (int d = 0; d < nd; d++) out[o + d] += pj * v[vj + d];
+                        }
+                        lse[lo + bh * nt + i] = max + Math.log(sum);
+                    }
+                }
+            });
+        }
+
+        void backward(Tensor dqT, Tensor dkT, Tensor dvT, Tensor doutT, Tensor outT, Tensor lseT) {
+            double[] dq = doubles(dqT), dk = doubles(dkT), dv = doubles(dvT);
+            double[] dout = doubles(doutT), out = doubles(outT), lse = doubles(lseT);
+            int dqo = dqT.offset(), dko = dkT.offset(), dvo = dvT.offset();
+            int doo = doutT.offset(), oo = outT.offset(), lo = lseT.offset();
+            // One task per head: it owns that head's rows of dq, dk and dv, and sums in a fixed order.
+            Parallel.forRange(nb * nh, 2L * nt * nt * nd, (from, to) -> {
+                for (int bh = from; bh < to; bh++) {
+                    int b = bh / nh, head = bh * nt * nd;
+                    Arrays.fill(dq, dqo + head, dqo + head + nt * nd, 0);
+                    Arrays.fill(dk, dko + head, dko + head + nt * nd, 0);
+                    Arrays.fill(dv, dvo + head, dvo + head + nt * nd, 0);
+                    for (int i = 0; i < nt; i++) {
+                        double lseI = lse[lo + bh * nt + i];
+                        if (lseI == Double.NEGATIVE_INFINITY) continue;
+                        int row = head + i * nd;
+                        double di = dot(dout, doo + row, out, oo + row);
+                        for (int j = 0; j <= i; j++) {
+                            double m = maskAt(b, j);
+                            if (m == Double.NEGATIVE_INFINITY) continue;
+                            int col = head + j * nd;
+                            double p = Math.exp(scale * dot(q, qo + row, k, ko + col) + m - lseI);
+                            double ds = p * (dot(dout, doo + row, v, vo + col) - di);
+                            for (int d = 0; d < nd; d++) {
+                                dq[dqo + row + d] += scale * ds * k[ko + col + d];
+                                dk[dko + col + d] += scale * ds * q[qo + row + d];
+                                dv[dvo + col + d] += p * dout[doo + row + d];
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package org.rlhf4j.tensor.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API twin of {@link AttentionKernels}. Loaded reflectively, only when {@link Simd#ENABLED}. The matrix
+ * product keeps a 4-row by 2-vector tile of C in registers and streams B along its rows, broadcasting one
+ * element of A per row and step; {@link CpuAttention} pads the blocks so that n is a multiple of the vector
+ * length, and the scalar tails below only serve other shapes.
+ */
+final class VectorAttentionKernels implements AttentionKernels {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    @Override
+    public void gemm(int m, int n, int k, float[] a, int aOff, int ars, int aks, float[] b, int bOff, int ldb,
+                     float[] c, int cOff, int ldc, boolean accumulate) {
+        int n2 = n - n % (2 * L);
+        int n1 = n - n % L;
+        int r = 0;
+        for (; r + 4 <= m; r += 4) {
+            int a0 = aOff + r * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
+            int c0 = cOff + r * ldc, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+            int j = 0;
+            for (; j < n2; j += 2 * L) tile4x2(k, a, a0, a1, a2, a3, aks, b, bOff + j, ldb, c, c0 + j, c1 + j, c2 + j, c3 + j, accumulate);
+            for (; j < n1; j += L) {
+                for (int rr = 0; rr < 4; rr++) {
+                    row1(k, a, aOff + (r + rr) * ars, aks, b, bOff + j, ldb, c, cOff + (r + rr) * ldc + j, accumulate);
+                }
+            }
+            if (j < n) {
+                for (int rr = 0; rr < 4; rr++) {
+                    scalarTail(k, a, aOff + (r + rr) * ars, aks, b, bOff, ldb, c, cOff + (r + rr) * ldc, j, n, accumulate);
+                }
+            }
+        }
+        for (; r < m; r++) {
+            int ar = aOff + r * ars, cr = cOff + r * ldc;
+            int j = 0;
+            for (; j < n1; j += L) row1(k, a, ar, aks, b, bOff + j, ldb, c, cr + j, accumulate);
+            if (j < n) scalarTail(k, a, ar, aks, b, bOff, ldb, c, cr, j, n, accumulate);
+        }
+    }
+
+    private static void tile4x2(int k, float[] a, int a0, int a1, int a2, int a3, int aks, float[] b, int bo, int ldb,
+                                float[] c, int c0, int c1, int c2, int c3, boolean accumulate) {
+        FloatVector x00, x01, x10, x11, x20, x21, x30, x31;
+        if (accumulate) {
+            x00 = FloatVector.fromArray(S, c, c0);
+            x01 = FloatVector.fromArray(S, c, c0 + L);
+            x10 = FloatVector.fromArray(S, c, c1);
+            x11 = FloatVector.fromArray(S, c, c1 + L);
+            x20 = FloatVector.fromArray(S, c, c2);
+            x21 = FloatVector.fromArray(S, c, c2 + L);
+            x30 = FloatVector.fromArray(S, c, c3);
+            x31 = FloatVector.fromArray(S, c, c3 + L);
+        } else {
+            x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = FloatVector.zero(S);
+        }
+        for (int p = 0, ap = 0, bp = bo; p < k; p++, ap += aks, bp += ldb) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + L);
+            FloatVector v = FloatVector.broadcast(S, a[a0 + ap]);
+            x00 = v.fma(b0, x00);
+            x01 = v.fma(b1, x01);
+            v = FloatVector.broadcast(S, a[a1 + ap]);
+            x10 = v.fma(b0, x10);
+            x11 = v.fma(b1, x11);
+            v = FloatVector.broadcast(S, a[a2 + ap]);
+            x20 = v.fma(b0, x20);
+            x21 = v.fma(b1, x21);
+            v = FloatVector.broadcast(S, a[a3 + ap]);
+            x30 = v.fma(b0, x30);
+            x31 = v.fma(b1, x31);
+        }
+        x00.intoArray(c, c0);
+        x01.intoArray(c, c0 + L);
+        x10.intoArray(c, c1);
+        x11.intoArray(c, c1 + L);
+        x20.intoArray(c, c2);
+        x21.intoArray(c, c2 + L);
+        x30.intoArray(c, c3);
+        x31.intoArray(c, c3 + L);
+    }
+
+    private static void row1(int k, float[] a, int ar, int aks, float[] b, int bo, int ldb, float[] c, int co,
+                             boolean accumulate) {
+        FloatVector x = accumulate ? FloatVector.fromArray(S, c, co) : FloatVector.zero(S);
+        for (int p = 0, ap = ar, bp = bo; p < k; p++, ap += aks, bp += ldb) {
+            x = FloatVector.broadcast(S, a[ap]).fma(FloatVector.fromArray(S, b, bp), x);
+        }
+        x.intoArray(c, co);
+    }
+
+    private static void scalarTail(int k, float[] a, int ar, int aks, float[] b, int bOff, int ldb, float[] c, int cr,
+                                   int from, int to, boolean accumulate) {
+        for (int j = from; j < to; j++) {
+            float x = accumulate ? c[cr + j] : 0f;
+            for (int p = 0; p < k; p++) x = Math.fma(a[ar + p * aks], b[bOff + p * ldb + j], x);
+            c[cr + j] = x;
+        }
+    }
+
+    @Override
+    public int lanes() {
+        return L;
+    }
+
+    @Override
+    public float max(float[] x, int off, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (n >= L) {
+            FloatVector acc = FloatVector.fromArray(S, x, off);
+            for (i = L; i + L <= n; i += L) acc = acc.max(FloatVector.fromArray(S, x, off + i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
+    @Override
+    public float expSub(float[] x, int off, int n, float sub) {
+        int i = 0;
+        float sum = 0f;
+        if (n >= L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (; i + L <= n; i += L) {
+                FloatVector e = FloatVector.fromArray(S, x, off + i).sub(sub).lanewise(VectorOperators.EXP);
+                e.intoArray(x, off + i);
+                acc = acc.add(e);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - sub);
+            x[off + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    @Override
+    public void add(float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, y, yo + i).add(FloatVector.fromArray(S, x, xo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) y[yo + i] += x[xo + i];
+    }
+
+    @Override
+    public void scale(float[] x, int off, int n, float s) {
+        int i = 0;
+        for (; i + L <= n; i += L) FloatVector.fromArray(S, x, off + i).mul(s).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= s;
+    }
+
+    @Override
+    public void softmaxGrad(float[] p, int pOff, float[] dp, int dpOff, int n, float d) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector pv = FloatVector.fromArray(S, p, pOff + i);
+            pv.mul(FloatVector.fromArray(S, dp, dpOff + i).sub(d)).intoArray(dp, dpOff + i);
+        }
+        for (; i < n; i++) dp[dpOff + i] = p[pOff + i] * (dp[dpOff + i] - d);
+    }
+}
