@@ -91,6 +91,27 @@ public final class Elementwise {
                 });
     }
 
+    /** {@code a * b + c}: d/da = b, d/db = a, d/dc = 1. */
+    public static Variable fma(Variable a, Variable b, Variable c) {
+        Tensor y = Tensor.fma(a.data(), b.data(), c.data());
+        int[] cs = c.shape();
+        return Function.record("fma", y, new Variable[] {a, b, c}, new Tensor[] {a.data(), b.data()},
+                (g, s, needs) -> new Tensor[] {
+                    needs[0] ? Broadcast.sumTo(g.mul(s[1]), s[0].shape()) : null,
+                    needs[1] ? Broadcast.sumTo(g.mul(s[0]), s[1].shape()) : null,
+                    needs[2] ? Broadcast.sumTo(g, cs) : null});
+    }
+
+    /** {@code a + w (b - a)}: d/da = 1 - w, d/db = w, d/dw = b - a. */
+    public static Variable lerp(Variable a, Variable b, Variable w) {
+        Tensor y = Tensor.lerp(a.data(), b.data(), w.data());
+        return Function.record("lerp", y, new Variable[] {a, b, w}, new Tensor[] {a.data(), b.data(), w.data()},
+                (g, s, needs) -> new Tensor[] {
+                    needs[0] ? Broadcast.sumTo(g.mul(s[2].neg().add(1)), s[0].shape()) : null,
+                    needs[1] ? Broadcast.sumTo(g.mul(s[2]), s[1].shape()) : null,
+                    needs[2] ? Broadcast.sumTo(g.mul(s[1].sub(s[0])), s[2].shape()) : null});
+    }
+
     // ---- with a scalar ----
 
     public static Variable add(Variable x, double c) {
@@ -128,6 +149,23 @@ public final class Elementwise {
     public static Variable sqrt(Variable x) {
         Tensor y = x.data().sqrt();
         return unary("sqrt", x, y, new Tensor[] {y}, (g, s, n) -> new Tensor[] {g.div(s[0]).mul(0.5)});
+    }
+
+    /** d x^2 = 2x. */
+    public static Variable square(Variable x) {
+        return unary("square", x, x.data().square(), new Tensor[] {x.data()}, (g, s, n) -> new Tensor[] {g.mul(s[0]).mul(2)});
+    }
+
+    /** d (1/x) = -1/x^2. */
+    public static Variable reciprocal(Variable x) {
+        Tensor y = x.data().reciprocal();
+        return unary("reciprocal", x, y, new Tensor[] {y}, (g, s, n) -> new Tensor[] {g.mul(s[0].square()).neg()});
+    }
+
+    /** d x^(-1/2) = -x^(-3/2) / 2. */
+    public static Variable rsqrt(Variable x) {
+        Tensor y = x.data().rsqrt();
+        return unary("rsqrt", x, y, new Tensor[] {y}, (g, s, n) -> new Tensor[] {g.mul(s[0].pow(3)).mul(-0.5)});
     }
 
     /** d |x| = sign(x). */

@@ -70,6 +70,15 @@ class ElementwiseGradTest {
         GradCheck.check(v -> v[0].gelu(), randn(3, 4)).assertPassed();
         GradCheck.check(v -> Elementwise.softplus(v[0]), randn(2, 3).mul(4)).assertPassed();
         GradCheck.check(v -> Elementwise.logSigmoid(v[0]), randn(2, 3).mul(4)).assertPassed();
+        GradCheck.check(v -> Elementwise.square(v[0]), transposed()).assertPassed();
+        GradCheck.check(v -> Elementwise.reciprocal(v[0]), uniform(0.5, 2, 2, 3)).assertPassed();
+        GradCheck.check(v -> Elementwise.rsqrt(v[0]), uniform(0.5, 2, 2, 3)).assertPassed();
+    }
+
+    @Test
+    void ternaryOpsWithBroadcasting() {
+        GradCheck.check(v -> Elementwise.fma(v[0], v[1], v[2]), randn(2, 3), randn(3), transposed()).assertPassed();
+        GradCheck.check(v -> Elementwise.lerp(v[0], v[1], v[2]), randn(2, 1), randn(1, 3), randn(2, 3)).assertPassed();
     }
 
     @Test

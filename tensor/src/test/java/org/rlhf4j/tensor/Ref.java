@@ -193,9 +193,9 @@ final class Ref {
         int[] outShape = shape.clone();
         outShape[d] = count;
         double[] out = new double[numel(outShape)];
-        int[] idx = new int[shape.length];
+        int[] idx = new int[shape.length], src = new int[shape.length];
         for (int i = 0; i < out.length; i++) {
-            int[] src = idx.clone();
+            System.arraycopy(idx, 0, src, 0, idx.length);
             src[d] = start + idx[d] * step;
             out[i] = at(src);
             next(idx, outShape);
@@ -216,6 +216,7 @@ final class Ref {
 
     /** NumPy broadcasting to outShape: operand dimension d matches output dimension d + lead; size 1 repeats. */
     Ref broadcastTo(int... outShape) {
+        if (Arrays.equals(outShape, shape)) return this;
         int lead = outShape.length - shape.length;
         double[] out = new double[numel(outShape)];
         int[] idx = new int[outShape.length];

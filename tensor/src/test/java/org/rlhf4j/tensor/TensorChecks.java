@@ -84,6 +84,10 @@ final class TensorChecks {
             }
             case NARROWED: {
                 if (rank == 0) return operand(Layout.CONTIGUOUS, dtype, source, shape);
+                if (rank == 1) {
+                    Ref ref = source.apply(new int[] {shape[0] + 5});
+                    return new Operand(ref.tensor(dtype).narrow(0, 2, shape[0]), ref.slice(0, 2, 2 + shape[0], 1));
+                }
                 int[] baseShape = shape.clone();
                 baseShape[0] += 2;
                 baseShape[rank - 1] += 3;
@@ -132,6 +136,14 @@ final class TensorChecks {
         return dtype == DType.F64 ? F64_ATOL : F32_ATOL;
     }
 
+    /**
+     * Compares with expected rounded to F32 first when the actual tensor is F32: the best an F32 result can be is
+     * the rounded reference (which also turns a reference beyond the F32 range into the infinity F32 gives).
+     */
+    private static double expectedIn(DType dtype, double expected) {
+        return dtype == DType.F32 ? (float) expected : expected;
+    }
+
     static boolean close(double expected, double actual, double rtol, double atol) {
         if (Double.isNaN(expected)) return Double.isNaN(actual);
         if (expected == actual) return true; // also equal infinities
@@ -144,7 +156,7 @@ final class TensorChecks {
         Ref got = Ref.read(actual);
         int[] idx = new int[expected.shape.length];
         for (int i = 0; i < expected.data.length; i++) {
-            if (!close(expected.data[i], got.data[i], rtol, atol)) {
+            if (!close(expectedIn(actual.dtype(), expected.data[i]), got.data[i], rtol, atol)) {
                 fail(what + ": at " + Arrays.toString(idx) + " of " + Arrays.toString(expected.shape) + " expected "
                         + expected.data[i] + ", found " + got.data[i] + " (rtol " + rtol + ", atol " + atol + ")");
             }
@@ -166,6 +178,29 @@ final class TensorChecks {
         for (int i = 0; i < expected.length; i++) {
             if (!close(expected[i], got.data[i], 0, 0)) {
                 fail(what + ": element " + i + " expected " + expected[i] + ", found " + got.data[i] + " in " + actual);
+            }
+        }
+    }
+
+    /**
+     * After an op wrote {@code view} (a view of some storage, snapshotted in {@code before}), the view holds
+     * {@code expected} and every storage element outside the view is exactly as it was.
+     */
+    static void assertWrittenOnlyThrough(String what, Tensor view, double[] before, Ref expected, double rtol,
+                                         double atol) {
+        assertClose(what, expected, view, rtol, atol);
+        boolean[] inView = new boolean[before.length];
+        int[] shape = view.shape(), strides = view.strides(), idx = new int[shape.length];
+        for (int i = 0; i < Ref.numel(shape); i++) {
+            int o = view.offset();
+            for (int d = 0; d < shape.length; d++) o += idx[d] * strides[d];
+            inView[o] = true;
+            Ref.next(idx, shape);
+        }
+        double[] after = Ref.storageSnapshot(view);
+        for (int o = 0; o < before.length; o++) {
+            if (!inView[o] && Double.compare(before[o], after[o]) != 0) {
+                fail(what + ": storage element " + o + " outside the view changed from " + before[o] + " to " + after[o]);
             }
         }
     }

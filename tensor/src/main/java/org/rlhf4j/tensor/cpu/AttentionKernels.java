@@ -20,8 +20,14 @@ interface AttentionKernels {
     /** The largest of x[off..off+n) (-inf when every element is -inf). */
     float max(float[] x, int off, int n);
 
-    /** x = exp(x - sub) in place; returns the sum of the new values. -inf elements become exactly 0. */
-    float expSub(float[] x, int off, int n, float sub);
+    /** x = exp(x - sub) in place. -inf elements become exactly 0. */
+    void expSub(float[] x, int off, int n, float sub);
+
+    /**
+     * x = exp(x - sub) in place, returning the sum of the new values, added up in an order fixed by n alone;
+     * {@code lanes} is scratch of at least {@link #lanes()} floats.
+     */
+    float expSubSum(float[] x, int off, int n, float sub, float[] lanes);
 
     /** y[yo..yo+n) += x[xo..xo+n). */
     void add(float[] x, int xo, float[] y, int yo, int n);

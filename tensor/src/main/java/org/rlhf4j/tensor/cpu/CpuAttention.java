@@ -187,58 +187,40 @@ public final class CpuAttention {
     // F32: blocked
     // =====================================================================================================
 
-    /** One worker's packed blocks; reused across tasks, and every region read is rewritten first. */
+    /** One worker's tiles; reused across tasks, and every region read is written first. */
     private static final class Scratch {
-        final int dp;
-        final float[] qs, dos, kt, vt, kp, vp, s, dps, acc, acc2, mb, rowMax, rowSum, rowLse, rowD;
+        final float[] s = new float[BQ * BK];   // [BQ, BK] scores, then probabilities
+        final float[] dps = new float[BQ * BK]; // [BQ, BK] dP, then dS
+        final float[] mb = new float[BK];       // the key block's additive mask, -inf where masked or past T
+        final float[] rowMax = new float[BQ], rowSum = new float[BQ];
+        final float[] lanes = new float[64];
 
-        Scratch(int dp) {
-            this.dp = dp;
-            qs = new float[BQ * dp];  // [BQ, Dp] scale * q
-            dos = new float[BQ * dp]; // [BQ, Dp] dout
-            kt = new float[dp * BK];  // [D, BK]  k transposed
-            vt = new float[dp * BK];  // [D, BK]  v transposed
-            kp = new float[BK * dp];  // [BK, Dp] k
-            vp = new float[BK * dp];  // [BK, Dp] v
-            s = new float[BQ * BK];   // [BQ, BK] scores, then probabilities
-            dps = new float[BQ * BK]; // [BQ, BK] dP, then dS
-            acc = new float[Math.max(BQ, BK) * dp];
-            acc2 = new float[BK * dp];
-            mb = new float[BK];       // the key block's additive mask, -inf where masked or past T
-            rowMax = new float[BQ];
-            rowSum = new float[BQ];
-            rowLse = new float[BQ];
-            rowD = new float[BQ];
-        }
+        private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
-        private static final ThreadLocal<Scratch> LOCAL = new ThreadLocal<>();
-
-        static Scratch get(int dp) {
-            Scratch w = LOCAL.get();
-            if (w == null || w.dp != dp) {
-                w = new Scratch(dp);
-                LOCAL.set(w);
-            }
-            return w;
+        static Scratch get() {
+            return LOCAL.get();
         }
     }
 
     private static final class F32 {
         final AttentionKernels kern = AttentionKernels.get();
-        final int nb, nh, nt, nd, dp, nQB, nKB;
+        final int nb, nh, nt, nd, tp, nQB, nKB;
         final float scale;
         final float[] q, k, v, mask;
         final int qo, ko, vo, mo;
+        /** scale * k transposed, [B*H, D, Tp] with Tp = T rounded up to BK plus 16, zero past T. */
+        float[] kt;
 
         F32(int[] shape, Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
             nb = shape[0];
             nh = shape[1];
             nt = shape[2];
             nd = shape[3];
-            int lanes = kern.lanes();
-            dp = Math.max(lanes, (nd + lanes - 1) / lanes * lanes);
             nQB = (nt + BQ - 1) / BQ;
             nKB = (nt + BK - 1) / BK;
+            // One extra cache line per row, so that the rows of a block (a power of two apart when T is) do not
+            // all fall into the same L1 sets.
+            tp = nKB * BK + 16;
             this.scale = scale;
             this.q = floats(q);
             this.k = floats(k);
@@ -250,9 +232,18 @@ public final class CpuAttention {
             mo = mask == null ? 0 : mask.offset();
         }
 
-        /** Rough multiply-adds of one task, for the serial cut-off. */
+        /** Rough multiply-adds of one block task, for the serial cut-off. */
         private long taskCost() {
             return (long) BQ * Math.min(nt, 4 * BK) * nd;
+        }
+
+        /** dst[bh, d, j] = s * x[bh, j, d] for j < T, 0 for T <= j < Tp. */
+        private void transposeHead(float[] dst, float[] x, int xo, int bh, float s) {
+            int src = xo + bh * nt * nd, base = bh * nd * tp;
+            for (int j = 0; j < nt; j++) {
+                for (int d = 0; d < nd; d++) dst[base + d * tp + j] = s * x[src + j * nd + d];
+            }
+            for (int d = 0; d < nd; d++) Arrays.fill(dst, base + d * tp + nt, base + d * tp + tp, 0f);
         }
 
         // ---- forward ----
@@ -261,33 +252,36 @@ public final class CpuAttention {
             float[] out = floats(outT), lse = floats(lseT);
             int oo = outT.offset(), lo = lseT.offset();
             int bh = nb * nh;
+            kt = new float[bh * nd * tp];
+            forEachTask(bh, (long) nt * nd, (from, to) -> {
+                for (int h = from; h < to; h++) transposeHead(kt, k, ko, h, scale);
+            });
             // Heaviest (last) query blocks first.
             forEachTask(bh * nQB, taskCost(), (from, to) -> {
-                Scratch w = Scratch.get(dp);
+                Scratch w = Scratch.get();
                 for (int task = from; task < to; task++) {
                     forwardBlock(w, task % bh, nQB - 1 - task / bh, out, oo, lse, lo);
                 }
             });
         }
 
+        /** Query rows [i0, i0 + BQ) of one head; the output rows themselves hold the running sum of P V. */
         private void forwardBlock(Scratch w, int bh, int qb, float[] out, int oo, float[] lse, int lo) {
             int b = bh / nh;
             int head = bh * nt * nd;
             int i0 = qb * BQ, mq = Math.min(BQ, nt - i0);
             int last = i0 + mq - 1;
-            float[] s = w.s, acc = w.acc, rowMax = w.rowMax, rowSum = w.rowSum;
-            packQueries(w, head, i0, mq);
-            Arrays.fill(acc, 0, mq * dp, 0f);
+            int acc = oo + head + i0 * nd; // [mq, D]
+            float[] s = w.s, rowMax = w.rowMax, rowSum = w.rowSum;
+            Arrays.fill(out, acc, acc + mq * nd, 0f);
             Arrays.fill(rowMax, 0, mq, NEG_INF);
             Arrays.fill(rowSum, 0, mq, 0f);
 
             for (int j0 = 0; j0 <= last; j0 += BK) {
                 int nk = Math.min(BK, nt - j0);
                 if (!maskBlock(w.mb, b, j0, nk)) continue;
-                packKeysTransposed(w.kt, k, ko + head, j0, nk);
-                packRows(w.vp, v, vo + head, j0, nk);
-                // S = (scale Q) K^T over the whole padded block; padding columns are masked below.
-                kern.gemm(mq, BK, nd, w.qs, 0, dp, 1, w.kt, 0, BK, s, 0, BK, false);
+                // S = Q (scale K^T) over the whole padded block; columns past T are masked below.
+                kern.gemm(mq, BK, nd, q, qo + head + i0 * nd, nd, 1, kt, bh * nd * tp + j0, tp, s, 0, BK, false);
                 for (int r = 0; r < mq; r++) {
                     int so = r * BK;
                     maskRow(w.mb, s, so, i0 + r - j0);
@@ -297,60 +291,40 @@ public final class CpuAttention {
                         Arrays.fill(s, so, so + BK, 0f);
                         continue;
                     }
-                    float sum = kern.expSub(s, so, BK, mNew);
+                    float sum = kern.expSubSum(s, so, BK, mNew, w.lanes);
                     if (mNew != mOld) {
-                        // m_new = max(m, rowmax); l = l exp(m - m_new) + sum; acc = acc exp(m - m_new) + P V
+                        // m' = max(m, rowmax); l = l e^(m - m') + sum; acc = acc e^(m - m') + P V
                         float alpha = (float) Math.exp(mOld - mNew);
                         rowSum[r] *= alpha;
-                        kern.scale(acc, r * dp, dp, alpha);
+                        kern.scale(out, acc + r * nd, nd, alpha);
                         rowMax[r] = mNew;
                     }
                     rowSum[r] += sum;
                 }
                 // Keys past the block's last query are masked for every row: leave them out of P V.
-                int kUsed = Math.min(nk, last - j0 + 1);
-                kern.gemm(mq, dp, kUsed, s, 0, BK, 1, w.vp, 0, dp, acc, 0, dp, true);
+                int used = Math.min(nk, last - j0 + 1);
+                kern.gemm(mq, nd, used, s, 0, BK, 1, v, vo + head + j0 * nd, nd, out, acc, nd, true);
             }
 
             for (int r = 0; r < mq; r++) {
-                int i = i0 + r;
-                int o = oo + head + i * nd;
-                if (rowMax[r] == NEG_INF) {
-                    Arrays.fill(out, o, o + nd, 0f);
-                    lse[lo + bh * nt + i] = NEG_INF;
-                    continue;
+                int row = acc + r * nd, l = lo + bh * nt + i0 + r;
+                if (rowMax[r] == NEG_INF) { // every allowed key masked: out = 0 (already), lse = -inf
+                    lse[l] = NEG_INF;
+                } else {
+                    kern.scale(out, row, nd, 1f / rowSum[r]);
+                    lse[l] = rowMax[r] + (float) Math.log(rowSum[r]);
                 }
-                float inv = 1f / rowSum[r];
-                int a = r * dp;
-                for (int d = 0; d < nd; d++) out[o + d] = acc[a + d] * inv;
-                lse[lo + bh * nt + i] = rowMax[r] + (float) Math.log(rowSum[r]);
             }
         }
 
         // ---- backward ----
 
-        void backward(Tensor dqT, Tensor dkT, Tensor dvT, Tensor doutT, Tensor outT, Tensor lseT) {
-            Grads g = new Grads(dqT, dkT, dvT, doutT, outT, lseT);
-            int bh = nb * nh;
-            int keyTasks = bh * nKB;
-            // Key-block tasks (dk, dv), heaviest (first) blocks first; then query-block tasks (dq), heaviest last.
-            forEachTask(keyTasks + bh * nQB, 2 * taskCost(), (from, to) -> {
-                Scratch w = Scratch.get(dp);
-                for (int task = from; task < to; task++) {
-                    if (task < keyTasks) {
-                        keyBlockGrads(w, g, task % bh, task / bh);
-                    } else {
-                        int u = task - keyTasks;
-                        queryBlockGrads(w, g, u % bh, nQB - 1 - u / bh);
-                    }
-                }
-            });
-        }
-
         /** The backward's tensors: inputs read, gradient outputs written (all contiguous). */
         private static final class Grads {
             final float[] dq, dk, dv, dout, out, lse;
             final int dqo, dko, dvo, doo, oo, lo;
+            float[] vt;   // v transposed, [B*H, D, Tp], zero past T
+            float[] rowD; // D_i = dout_i.out_i, [B*H, T]
 
             Grads(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse) {
                 this.dq = floats(dq);
@@ -368,32 +342,56 @@ public final class CpuAttention {
             }
         }
 
+        void backward(Tensor dqT, Tensor dkT, Tensor dvT, Tensor doutT, Tensor outT, Tensor lseT) {
+            Grads g = new Grads(dqT, dkT, dvT, doutT, outT, lseT);
+            int bh = nb * nh;
+            kt = new float[bh * nd * tp];
+            g.vt = new float[bh * nd * tp];
+            g.rowD = new float[bh * nt];
+            forEachTask(bh, 3L * nt * nd, (from, to) -> {
+                for (int h = from; h < to; h++) {
+                    transposeHead(kt, k, ko, h, scale);
+                    transposeHead(g.vt, v, vo, h, 1f);
+                    for (int i = 0; i < nt; i++) {
+                        int row = h * nt * nd + i * nd;
+                        float dot = 0f;
+                        for (int d = 0; d < nd; d++) dot += g.dout[g.doo + row + d] * g.out[g.oo + row + d];
+                        g.rowD[h * nt + i] = dot;
+                    }
+                }
+            });
+            int keyTasks = bh * nKB;
+            // Key-block tasks (dk, dv), heaviest (first) blocks first; then query-block tasks (dq), heaviest last.
+            forEachTask(keyTasks + bh * nQB, 2 * taskCost(), (from, to) -> {
+                Scratch w = Scratch.get();
+                for (int task = from; task < to; task++) {
+                    if (task < keyTasks) {
+                        keyBlockGrads(w, g, task % bh, task / bh);
+                    } else {
+                        int u = task - keyTasks;
+                        queryBlockGrads(w, g, u % bh, nQB - 1 - u / bh);
+                    }
+                }
+            });
+        }
+
         /** dk and dv of keys [j0, j0 + BK) of one head: sums over the query blocks that can see them. */
         private void keyBlockGrads(Scratch w, Grads g, int bh, int kb) {
             int b = bh / nh;
             int head = bh * nt * nd;
             int j0 = kb * BK, nk = Math.min(BK, nt - j0);
-            float[] dkAcc = w.acc, dvAcc = w.acc2;
-            Arrays.fill(dkAcc, 0, nk * dp, 0f);
-            Arrays.fill(dvAcc, 0, nk * dp, 0f);
-            if (maskBlock(w.mb, b, j0, nk)) {
-                packKeysTransposed(w.kt, k, ko + head, j0, nk);
-                packKeysTransposed(w.vt, v, vo + head, j0, nk);
-                for (int i0 = j0 / BQ * BQ; i0 < nt; i0 += BQ) {
-                    int mq = Math.min(BQ, nt - i0);
-                    packQueries(w, head, i0, mq);
-                    packGradRows(w, g, bh, i0, mq);
-                    probabilitiesAndScoreGrads(w, i0, mq, j0);
-                    // dV_blk += P^T dO;  dK_blk += dS^T (scale Q)
-                    kern.gemm(nk, dp, mq, w.s, 0, 1, BK, w.dos, 0, dp, dvAcc, 0, dp, true);
-                    kern.gemm(nk, dp, mq, w.dps, 0, 1, BK, w.qs, 0, dp, dkAcc, 0, dp, true);
-                }
+            int dkRows = g.dko + head + j0 * nd, dvRows = g.dvo + head + j0 * nd; // [nk, D]
+            Arrays.fill(g.dk, dkRows, dkRows + nk * nd, 0f);
+            Arrays.fill(g.dv, dvRows, dvRows + nk * nd, 0f);
+            if (!maskBlock(w.mb, b, j0, nk)) return;
+            for (int i0 = j0 / BQ * BQ; i0 < nt; i0 += BQ) {
+                int mq = Math.min(BQ, nt - i0);
+                probabilitiesAndScoreGrads(w, g, bh, i0, mq, j0);
+                // dV += P^T dO;  dK += dS^T Q   (times scale below)
+                kern.gemm(nk, nd, mq, w.s, 0, 1, BK, g.dout, g.doo + head + i0 * nd, nd, g.dv, dvRows, nd, true);
+                kern.gemm(nk, nd, mq, w.dps, 0, 1, BK, q, qo + head + i0 * nd, nd, g.dk, dkRows, nd, true);
             }
-            for (int c = 0; c < nk; c++) {
-                int row = head + (j0 + c) * nd;
-                System.arraycopy(dkAcc, c * dp, g.dk, g.dko + row, nd);
-                System.arraycopy(dvAcc, c * dp, g.dv, g.dvo + row, nd);
-            }
+            kern.scale(g.dk, dkRows, nk * nd, scale);
         }
 
         /** dq of queries [i0, i0 + BQ) of one head: sums over the key blocks they can see. */
@@ -402,38 +400,31 @@ public final class CpuAttention {
             int head = bh * nt * nd;
             int i0 = qb * BQ, mq = Math.min(BQ, nt - i0);
             int last = i0 + mq - 1;
-            float[] dqAcc = w.acc;
-            Arrays.fill(dqAcc, 0, mq * dp, 0f);
-            packQueries(w, head, i0, mq);
-            packGradRows(w, g, bh, i0, mq);
+            int dqRows = g.dqo + head + i0 * nd; // [mq, D]
+            Arrays.fill(g.dq, dqRows, dqRows + mq * nd, 0f);
             for (int j0 = 0; j0 <= last; j0 += BK) {
                 int nk = Math.min(BK, nt - j0);
                 if (!maskBlock(w.mb, b, j0, nk)) continue;
-                packKeysTransposed(w.kt, k, ko + head, j0, nk);
-                packKeysTransposed(w.vt, v, vo + head, j0, nk);
-                packRows(w.kp, k, ko + head, j0, nk);
-                probabilitiesAndScoreGrads(w, i0, mq, j0);
+                probabilitiesAndScoreGrads(w, g, bh, i0, mq, j0);
                 // dQ += dS K   (times scale below)
-                kern.gemm(mq, dp, Math.min(nk, last - j0 + 1), w.dps, 0, BK, 1, w.kp, 0, dp, dqAcc, 0, dp, true);
+                int used = Math.min(nk, last - j0 + 1);
+                kern.gemm(mq, nd, used, w.dps, 0, BK, 1, k, ko + head + j0 * nd, nd, g.dq, dqRows, nd, true);
             }
-            for (int r = 0; r < mq; r++) {
-                int o = g.dqo + head + (i0 + r) * nd;
-                int a = r * dp;
-                for (int d = 0; d < nd; d++) g.dq[o + d] = scale * dqAcc[a + d];
-            }
+            kern.scale(g.dq, dqRows, mq * nd, scale);
         }
 
         /**
-         * For the packed query block (qs, dos, rowLse, rowD) against the packed key block (kt, vt, mb):
-         * s = P = exp(scale q.k + mask - lse) and dps = dS = P (dout.v - D), both [mq, BK].
+         * Query rows [i0, i0 + mq) against the key block at j0 (its mask in w.mb): w.s = P = exp(scale q.k + mask
+         * - lse) and w.dps = dS = P (dout.v - D), both [mq, BK].
          */
-        private void probabilitiesAndScoreGrads(Scratch w, int i0, int mq, int j0) {
+        private void probabilitiesAndScoreGrads(Scratch w, Grads g, int bh, int i0, int mq, int j0) {
             float[] s = w.s, dps = w.dps;
-            kern.gemm(mq, BK, nd, w.qs, 0, dp, 1, w.kt, 0, BK, s, 0, BK, false);
-            kern.gemm(mq, BK, nd, w.dos, 0, dp, 1, w.vt, 0, BK, dps, 0, BK, false);
+            int rows = bh * nt * nd + i0 * nd;
+            kern.gemm(mq, BK, nd, q, qo + rows, nd, 1, kt, bh * nd * tp + j0, tp, s, 0, BK, false);
+            kern.gemm(mq, BK, nd, g.dout, g.doo + rows, nd, 1, g.vt, bh * nd * tp + j0, tp, dps, 0, BK, false);
             for (int r = 0; r < mq; r++) {
                 int so = r * BK;
-                float lseI = w.rowLse[r];
+                float lseI = g.lse[g.lo + bh * nt + i0 + r];
                 if (lseI == NEG_INF) { // a fully masked row: no probability anywhere
                     Arrays.fill(s, so, so + BK, 0f);
                     Arrays.fill(dps, so, so + BK, 0f);
@@ -441,58 +432,11 @@ public final class CpuAttention {
                 }
                 maskRow(w.mb, s, so, i0 + r - j0);
                 kern.expSub(s, so, BK, lseI);
-                kern.softmaxGrad(s, so, dps, so, BK, w.rowD[r]);
+                kern.softmaxGrad(s, so, dps, so, BK, g.rowD[bh * nt + i0 + r]);
             }
         }
 
-        /** rowLse, rowD = dout_i.out_i and dos (dout rows, zero-padded to Dp) of a query block. */
-        private void packGradRows(Scratch w, Grads g, int bh, int i0, int mq) {
-            int head = bh * nt * nd;
-            for (int r = 0; r < mq; r++) {
-                int src = head + (i0 + r) * nd;
-                int dst = r * dp;
-                float dot = 0f;
-                for (int d = 0; d < nd; d++) {
-                    float x = g.dout[g.doo + src + d];
-                    w.dos[dst + d] = x;
-                    dot += x * g.out[g.oo + src + d];
-                }
-                Arrays.fill(w.dos, dst + nd, dst + dp, 0f);
-                w.rowD[r] = dot;
-                w.rowLse[r] = g.lse[g.lo + bh * nt + i0 + r];
-            }
-        }
-
-        // ---- packing and masking ----
-
-        /** qs[r, :] = scale * q[i0 + r, :], zero-padded to Dp. */
-        private void packQueries(Scratch w, int head, int i0, int mq) {
-            for (int r = 0; r < mq; r++) {
-                int src = qo + head + (i0 + r) * nd;
-                int dst = r * dp;
-                for (int d = 0; d < nd; d++) w.qs[dst + d] = scale * q[src + d];
-                Arrays.fill(w.qs, dst + nd, dst + dp, 0f);
-            }
-        }
-
-        /** dst[d, c] = x[base + (j0 + c) * D + d] for c < nk, 0 for nk <= c < BK. */
-        private void packKeysTransposed(float[] dst, float[] x, int base, int j0, int nk) {
-            for (int c = 0; c < nk; c++) {
-                int src = base + (j0 + c) * nd;
-                for (int d = 0; d < nd; d++) dst[d * BK + c] = x[src + d];
-            }
-            if (nk < BK) {
-                for (int d = 0; d < nd; d++) Arrays.fill(dst, d * BK + nk, d * BK + BK, 0f);
-            }
-        }
-
-        /** dst[c, :] = x[base + (j0 + c) * D, :] for c < nk, zero-padded to Dp. */
-        private void packRows(float[] dst, float[] x, int base, int j0, int nk) {
-            for (int c = 0; c < nk; c++) {
-                System.arraycopy(x, base + (j0 + c) * nd, dst, c * dp, nd);
-                Arrays.fill(dst, c * dp + nd, c * dp + dp, 0f);
-            }
-        }
+        // ---- masking ----
 
         /**
          * mb[c] = the additive mask of key j0 + c, -inf where it is masked or past T. Returns false when every key

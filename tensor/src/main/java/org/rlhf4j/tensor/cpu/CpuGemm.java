@@ -34,11 +34,11 @@ public final class CpuGemm {
     static final int NR = SIMD ? GemmSimdKernel.NR : GemmScalarKernel.NR;
 
     /** Depth of a packed block: a KC x NR micro-panel of B (32 KiB at 256 x 32) stays in L1. */
-    static final int KC = 256;
+    static final int KC = Integer.getInteger("gemm.kc", 256);
     /** Rows of a packed A block: MC x KC floats (150 KiB at 144 x 256) stay in L2. */
-    static final int MC = roundUp(144, MR);
+    static final int MC = roundUp(Integer.getInteger("gemm.mc", 144), MR);
     /** Columns of a packed B block, KC x NC floats, in L3; large so that A is packed only once. */
-    static final int NC = roundUp(4096, NR);
+    static final int NC = roundUp(Integer.getInteger("gemm.nc", 4096), NR);
 
     /** Products with fewer multiply-adds than this (per batch item) use the simple loop path. */
     static final long SMALL = 1L << 15;

@@ -34,7 +34,7 @@ public final class CpuNn {
     public static void softmax(Tensor y, Tensor x, boolean log) {
         String op = log ? "logSoftmax" : "softmax";
         x = x.contiguous();
-        requireOut(op, y, x.dtype(), x.numel());
+        requireOut(op, "y", y, x.dtype(), x.numel());
         int n = x.numel();
         int cols = lastDim(x);
         if (n == 0 || cols == 0) return;
@@ -93,7 +93,7 @@ public final class CpuNn {
         dy = dy.contiguous();
         y = y.contiguous();
         requireSame(op, "dy", dy, y);
-        requireOut(op, dx, y.dtype(), y.numel());
+        requireOut(op, "dx", dx, y.dtype(), y.numel());
         int n = y.numel();
         int cols = lastDim(y);
         if (n == 0 || cols == 0) return;
@@ -124,7 +124,9 @@ public final class CpuNn {
                     double s = 0;
                     if (log) {
                         for (int i = 0; i < cols; i++) s += dys[dyo + o + i];
-                        for (int i = 0; i < cols; i++) dxs[dxo + o + i] = dys[dyo + o + i] - Math.exp(ys[yo + o + i]) * s;
+                        for (int i = 0; i < cols; i++) {
+                            dxs[dxo + o + i] = dys[dyo + o + i] - Math.exp(ys[yo + o + i]) * s;
+                        }
                     } else {
                         for (int i = 0; i < cols; i++) s += dys[dyo + o + i] * ys[yo + o + i];
                         for (int i = 0; i < cols; i++) dxs[dxo + o + i] = ys[yo + o + i] * (dys[dyo + o + i] - s);
@@ -149,8 +151,8 @@ public final class CpuNn {
         int cols = lastDim(logits);
         int rows = cols == 0 ? 0 : n / cols;
         requirePositive(op, temperature);
-        requireOut(op, logp, logits.dtype(), rows);
-        requireOut(op, lse, logits.dtype(), rows);
+        requireOut(op, "logp", logp, logits.dtype(), rows);
+        requireOut(op, "lse", lse, logits.dtype(), rows);
         int[] tg = targetsOf(op, targets, rows, cols);
         if (rows == 0) return;
         long cost = 10L * cols;
@@ -224,7 +226,7 @@ public final class CpuNn {
         int cols = lastDim(logits);
         int rows = cols == 0 ? 0 : n / cols;
         requirePositive(op, temperature);
-        requireOut(op, dlogits, logits.dtype(), n);
+        requireOut(op, "dlogits", dlogits, logits.dtype(), n);
         requireInput(op, "g", g, logits.dtype(), rows);
         requireInput(op, "lse", lse, logits.dtype(), rows);
         int[] tg = targetsOf(op, targets, rows, cols);
@@ -282,9 +284,9 @@ public final class CpuNn {
         int n = x.numel();
         int cols = lastDim(x);
         int rows = cols == 0 ? 0 : n / cols;
-        requireOut(op, y, x.dtype(), n);
-        requireOut(op, mean, x.dtype(), rows);
-        requireOut(op, rstd, x.dtype(), rows);
+        requireOut(op, "y", y, x.dtype(), n);
+        requireOut(op, "mean", mean, x.dtype(), rows);
+        requireOut(op, "rstd", rstd, x.dtype(), rows);
         Tensor w = weight == null ? null : requireInput(op, "weight", weight.contiguous(), x.dtype(), cols);
         Tensor b = bias == null ? null : requireInput(op, "bias", bias.contiguous(), x.dtype(), cols);
         if (rows == 0) return;
@@ -357,9 +359,9 @@ public final class CpuNn {
         requireInput(op, "dy", dy, dt, n);
         requireInput(op, "mean", mean, dt, rows);
         requireInput(op, "rstd", rstd, dt, rows);
-        requireOut(op, dx, dt, n);
-        if (dweight != null) requireOut(op, dweight, dt, cols);
-        if (dbias != null) requireOut(op, dbias, dt, cols);
+        requireOut(op, "dx", dx, dt, n);
+        if (dweight != null) requireOut(op, "dweight", dweight, dt, cols);
+        if (dbias != null) requireOut(op, "dbias", dbias, dt, cols);
         Tensor w = weight == null ? null : requireInput(op, "weight", weight.contiguous(), dt, cols);
         boolean params = dweight != null || dbias != null;
         if (rows == 0) {
@@ -472,7 +474,7 @@ public final class CpuNn {
         dy = dy.contiguous();
         int n = x.numel();
         requireInput(op, "dy", dy, x.dtype(), n);
-        requireOut(op, dx, x.dtype(), n);
+        requireOut(op, "dx", dx, x.dtype(), n);
         if (x.dtype() == DType.F32) {
             float[] dxs = floats(dx), dys = floats(dy), xs = floats(x);
             int dxo = dx.offset(), dyo = dy.offset(), xo = x.offset();
@@ -504,7 +506,7 @@ public final class CpuNn {
         int cols = vocab == 0 ? 0 : dweight.numel() / vocab;
         int[] id = indices(op, ids);
         int count = id.length;
-        if (!dweight.isContiguous()) throw new IllegalArgumentException(op + ": dweight must be contiguous");
+        requireOut(op, "dweight", dweight, dweight.dtype(), dweight.numel());
         requireInput(op, "dout", dout, dweight.dtype(), (long) count * cols);
         long[] keys = new long[count];
         for (int i = 0; i < count; i++) {
@@ -568,9 +570,9 @@ public final class CpuNn {
         grad = grad.contiguous();
         int n = param.numel();
         DType dt = param.dtype();
-        requireOut(op, param, dt, n);
-        requireOut(op, m, dt, n);
-        requireOut(op, v, dt, n);
+        requireOut(op, "param", param, dt, n);
+        requireOut(op, "m", m, dt, n);
+        requireOut(op, "v", v, dt, n);
         requireInput(op, "grad", grad, dt, n);
         double decay = 1.0 - lr * weightDecay;
         double stepSize = lr / (1.0 - Math.pow(beta1, step));
@@ -628,10 +630,10 @@ public final class CpuNn {
     }
 
     /** An output (or in-place operand): contiguous, of dtype and element count, on the CPU. */
-    private static void requireOut(String op, Tensor out, DType dtype, long numel) {
+    private static void requireOut(String op, String name, Tensor out, DType dtype, long numel) {
         if (out.dtype() != dtype || out.numel() != numel || !out.isContiguous() || !out.device().isCpu()) {
-            throw new IllegalArgumentException(op + ": expected a contiguous CPU " + dtype + " output of " + numel
-                    + " elements, found " + describe(out));
+            throw new IllegalArgumentException(op + ": expected " + name + " as a contiguous CPU " + dtype
+                    + " tensor of " + numel + " elements, found " + describe(out));
         }
     }
 

@@ -1,6 +1,8 @@
 package org.rlhf4j.tensor.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -9,10 +11,27 @@ import jdk.incubator.vector.VectorSpecies;
  * product keeps a 4-row by 2-vector tile of C in registers and streams B along its rows, broadcasting one
  * element of A per row and step; {@link CpuAttention} pads the blocks so that n is a multiple of the vector
  * length, and the scalar tails below only serve other shapes.
+ *
+ * <p>Only operations whose results the Vector API pins down exactly (lanewise IEEE arithmetic, fma, max,
+ * exact conversions) are used, so that interpreted, C1 and C2 code give bitwise equal results and the kernels
+ * stay deterministic: {@code VectorOperators.EXP} (an approximation that differs between the intrinsic and
+ * its Java fallback) is replaced by {@link #exp}, and sums across lanes are done in lane order.
  */
 final class VectorAttentionKernels implements AttentionKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+
+    /** The bits of the float 1.5 * 2^23. */
+    private static final int ROUND_BITS = 0x4B400000;
+
+    /** The plain twin, for its e^x constants. */
+    private interface K {
+        float EXP_LO = ScalarAttentionKernels.EXP_LO, EXP_HI = ScalarAttentionKernels.EXP_HI;
+        float LOG2E = ScalarAttentionKernels.LOG2E, ROUND = ScalarAttentionKernels.ROUND;
+        float LN2_HI = ScalarAttentionKernels.LN2_HI, LN2_LO = ScalarAttentionKernels.LN2_LO;
+        float P0 = ScalarAttentionKernels.P0, P1 = ScalarAttentionKernels.P1, P2 = ScalarAttentionKernels.P2;
+        float P3 = ScalarAttentionKernels.P3, P4 = ScalarAttentionKernels.P4, P5 = ScalarAttentionKernels.P5;
+    }
 
     @Override
     public void gemm(int m, int n, int k, float[] a, int aOff, int ars, int aks, float[] b, int bOff, int ldb,
@@ -122,24 +141,62 @@ final class VectorAttentionKernels implements AttentionKernels {
     }
 
     @Override
-    public float expSub(float[] x, int off, int n, float sub) {
+    public void expSub(float[] x, int off, int n, float sub) {
+        int i = 0;
+        for (; i + L <= n; i += L) exp(FloatVector.fromArray(S, x, off + i).sub(sub)).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] = ScalarAttentionKernels.expf(x[off + i] - sub);
+    }
+
+    @Override
+    public float expSubSum(float[] x, int off, int n, float sub, float[] lanes) {
         int i = 0;
         float sum = 0f;
         if (n >= L) {
             FloatVector acc = FloatVector.zero(S);
             for (; i + L <= n; i += L) {
-                FloatVector e = FloatVector.fromArray(S, x, off + i).sub(sub).lanewise(VectorOperators.EXP);
+                FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(sub));
                 e.intoArray(x, off + i);
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            // Across lanes by a fixed pairwise tree (reduceLanes(ADD) leaves its order to the implementation).
+            acc.intoArray(lanes, 0);
+            for (int w = L / 2; w >= 1; w /= 2) {
+                for (int j = 0; j < w; j++) lanes[j] += lanes[j + w];
+            }
+            sum = lanes[0];
         }
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - sub);
+            float e = ScalarAttentionKernels.expf(x[off + i] - sub);
             x[off + i] = e;
             sum += e;
         }
         return sum;
+    }
+
+    /**
+     * e^x in float, to about 2 ulp (Cephes' expf): x = n ln2 + r with |r| <= ln2 / 2, e^r by a degree-7
+     * polynomial, times 2^n built in the exponent bits. Below -87.3 (where e^x leaves the normal floats) and at
+     * -inf the result is exactly 0.
+     */
+    static FloatVector exp(FloatVector x) {
+        VectorMask<Float> underflow = x.compare(VectorOperators.LT, K.EXP_LO);
+        x = x.max(K.EXP_LO).min(K.EXP_HI);
+        // n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer and leaves n in the low mantissa bits of t
+        FloatVector t = x.mul(K.LOG2E).add(K.ROUND);
+        FloatVector n = t.sub(K.ROUND);
+        // r = x - n ln2, in two steps
+        FloatVector r = n.fma(FloatVector.broadcast(S, -K.LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(S, -K.LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, K.P0);
+        p = p.fma(r, FloatVector.broadcast(S, K.P1));
+        p = p.fma(r, FloatVector.broadcast(S, K.P2));
+        p = p.fma(r, FloatVector.broadcast(S, K.P3));
+        p = p.fma(r, FloatVector.broadcast(S, K.P4));
+        p = p.fma(r, FloatVector.broadcast(S, K.P5));
+        p = p.mul(r.mul(r)).add(r).add(1f);
+        // 2^n: the exponent field n + 127
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).add(127 - ROUND_BITS).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats()).blend(0f, underflow);
     }
 
     @Override

@@ -37,7 +37,8 @@ final class VectorFloatKernels implements FloatKernels {
             case RELU: return v.max(0f);
             case GELU: {
                 FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C);
-                return inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+                // halve before multiplying by x: (1 + tanh) * x overflows for |x| near the F32 maximum
+                return inner.lanewise(VectorOperators.TANH).add(1f).mul(0.5f).mul(v);
             }
             case SOFTPLUS: {
                 FloatVector t = v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);

@@ -215,7 +215,9 @@ final class VectorNnKernels implements NnKernels {
     @Override
     public void addInto(float[] x, int xo, float[] acc, int ao, int n) {
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) load(acc, ao + i).add(load(x, xo + i)).intoArray(acc, ao + i);
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            load(acc, ao + i).add(load(x, xo + i)).intoArray(acc, ao + i);
+        }
         if (i < n) tail.addInto(x, xo + i, acc, ao + i, n - i);
     }
 
