@@ -971,14 +971,14 @@ public final class Tensor {
         requireCompatible("scatterAdd", src);
         requireFloat("scatterAdd");
         checkAlongAxis("scatterAdd", index, this, a);
+        if (src.dim() != index.dim()) {
+            throw new IllegalArgumentException("scatterAdd: src has rank " + src.dim() + ", index rank " + index.dim());
+        }
         for (int d = 0; d < index.dim(); d++) {
             if (index.shape[d] > src.shape[d]) {
                 throw new IllegalArgumentException("scatterAdd: index shape " + Shapes.str(index.shape) + " exceeds src shape "
                         + Shapes.str(src.shape) + " in dimension " + d);
             }
-        }
-        if (src.dim() != index.dim()) {
-            throw new IllegalArgumentException("scatterAdd: src has rank " + src.dim() + ", index rank " + index.dim());
         }
         requireIndicesInRange("scatterAdd", index, shape[a], a);
         Tensor srcPart = src;
@@ -1040,6 +1040,7 @@ public final class Tensor {
         int a = Shapes.axis("stack", axis, tensors[0].dim() + 1);
         Tensor[] parts = new Tensor[tensors.length];
         for (int i = 0; i < tensors.length; i++) {
+            tensors[0].requireCompatible("stack", tensors[i]);
             if (!Arrays.equals(tensors[i].shape, tensors[0].shape)) {
                 throw new IllegalArgumentException("stack: tensor " + i + " has shape " + Shapes.str(tensors[i].shape)
                         + ", expected " + Shapes.str(tensors[0].shape));

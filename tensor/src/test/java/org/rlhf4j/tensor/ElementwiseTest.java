@@ -35,9 +35,12 @@ class ElementwiseTest {
     /** An operand large enough (> 32K elements) that the pool splits the work over threads. */
     record Large(Layout layout, int[] shape) {}
 
-    /** Many rows on the vector path, many rows on the strided path, and one long row split into pieces. */
-    private static final Large[] LARGE = {new Large(Layout.CONTIGUOUS, new int[] {200, 200}),
-        new Large(Layout.PERMUTED, new int[] {200, 200}), new Large(Layout.NARROWED, new int[] {1, 70_000})};
+    /**
+     * Many rows on the vector path (narrowed rows do not merge into one run), many rows on the strided path, and
+     * one long row split into pieces.
+     */
+    private static final Large[] LARGE = {new Large(Layout.NARROWED, new int[] {180, 190}),
+        new Large(Layout.PERMUTED, new int[] {180, 190}), new Large(Layout.CONTIGUOUS, new int[] {1, 40_000})};
 
     static Stream<Arguments> opsAndThreads(Object[] ops) {
         return Stream.of(ops).flatMap(op -> TensorChecks.threadCounts().mapToObj(n -> Arguments.of(op, n)));
@@ -144,8 +147,8 @@ class ElementwiseTest {
         assertEquals(dtype, y.dtype());
         assertTrue(y.isContiguous(), what + ": output is a fresh contiguous tensor");
         assertClose(what, x.ref().map(op::apply), y, unaryRtol(op, dtype), unaryAtol(op, dtype));
-        assertExact(what + ": input untouched", x.ref(), x.tensor());
         if (x.ref().numel() < 1000) {
+            assertExact(what + ": input untouched", x.ref(), x.tensor());
             assertClose(what + " via map", x.ref().map(op::apply), x.tensor().map(op), unaryRtol(op, dtype), unaryAtol(op, dtype));
         }
     }
@@ -160,14 +163,36 @@ class ElementwiseTest {
         return new Ref(new int[] {n}, d);
     }
 
+    /**
+     * Rounds of an F32 edge-value check: enough for the JIT to compile the kernels with its vector intrinsics.
+     * An interpreted Vector API kernel computes each lane with java.lang.Math, so a single round can pass while
+     * the compiled kernel (what a long run uses) differs.
+     */
+    private static final int JIT_ROUNDS = 300;
+
+    /** Checks an F32 result against the reference, element by element, JIT_ROUNDS times. */
+    private static void checkCompiledF32(String what, Ref expected, java.util.function.Supplier<Tensor> op, double rtol,
+                                         double atol) {
+        for (int round = 0; round < JIT_ROUNDS; round++) {
+            float[] got = op.get().toFloatArray();
+            for (int i = 0; i < got.length; i++) {
+                double e = (float) expected.data[i];
+                if (!TensorChecks.close(e, got[i], rtol, atol)) {
+                    throw new AssertionError(what + ": element " + i + " expected " + e + ", found " + got[i] + " in round " + round);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(UnaryOp.class)
     void unaryOpMatchesItsReferenceOnEdgeValues(UnaryOp op) {
-        for (DType dtype : new DType[] {DType.F32, DType.F64}) {
-            Ref x = specials(SPECIAL.length * 5 + 3);
-            assertClose(op + " " + dtype + " on edge values", x.map(op::apply), unary(op, x.tensor(dtype)),
-                    unaryRtol(op, dtype), unaryAtol(op, dtype));
-        }
+        Ref x = specials(SPECIAL.length * 89);
+        assertClose(op + " F64 on edge values", x.map(op::apply), unary(op, x.tensor(DType.F64)),
+                unaryRtol(op, DType.F64), unaryAtol(op, DType.F64));
+        Tensor t = x.tensor(DType.F32);
+        checkCompiledF32(op + " F32 on edge values", x.map(op::apply), () -> unary(op, t), unaryRtol(op, DType.F32),
+                unaryAtol(op, DType.F32));
     }
 
     @ParameterizedTest
@@ -297,10 +322,9 @@ class ElementwiseTest {
 
     /** Large enough to be split over threads. */
     static final Pattern[] LARGE_PATTERNS = {
-        p(s(200, 200), C, s(200), C),
-        p(s(200, 200), C, s(200, 1), N),
-        p(s(1, 70_000), N, s(1, 70_000), C),
-        p(s(240, 170), P, s(240, 170), C),
+        p(s(180, 190), N, s(190), C),
+        p(s(180, 190), P, s(180, 1), N),
+        p(s(1, 40_000), N, s(1, 40_000), C),
     };
 
     @ParameterizedTest
@@ -316,20 +340,18 @@ class ElementwiseTest {
     }
 
     private void checkBinary(BinaryOp op, Pattern[] patterns) {
-        {
-            for (DType dtype : new DType[] {DType.F32, DType.F64}) {
-                for (Pattern pattern : patterns) {
-                    Operand a = TensorChecks.operand(pattern.la(), dtype, sh -> binaryInput(rnd, op, dtype, true, sh), pattern.a());
-                    Operand b = TensorChecks.operand(pattern.lb(), dtype, sh -> binaryInput(rnd, op, dtype, false, sh), pattern.b());
-                    String what = op + " " + dtype + " " + pattern;
-                    Ref expected = Ref.zip(a.ref(), b.ref(), op::apply);
-                    Tensor out = binary(op, a.tensor(), b.tensor());
-                    assertEquals(dtype, out.dtype(), what);
-                    assertClose(what, expected, out, binaryRtol(op, dtype), TensorChecks.atol(dtype));
-                    if (expected.numel() < 1000) {
-                        assertClose(what + " via zip", expected, a.tensor().zip(op, b.tensor()), binaryRtol(op, dtype),
-                                TensorChecks.atol(dtype));
-                    }
+        for (DType dtype : new DType[] {DType.F32, DType.F64}) {
+            for (Pattern pattern : patterns) {
+                Operand a = TensorChecks.operand(pattern.la(), dtype, sh -> binaryInput(rnd, op, dtype, true, sh), pattern.a());
+                Operand b = TensorChecks.operand(pattern.lb(), dtype, sh -> binaryInput(rnd, op, dtype, false, sh), pattern.b());
+                String what = op + " " + dtype + " " + pattern;
+                Ref expected = Ref.zip(a.ref(), b.ref(), op::apply);
+                Tensor out = binary(op, a.tensor(), b.tensor());
+                assertEquals(dtype, out.dtype(), what);
+                assertClose(what, expected, out, binaryRtol(op, dtype), TensorChecks.atol(dtype));
+                if (expected.numel() < 1000) {
+                    assertClose(what + " via zip", expected, a.tensor().zip(op, b.tensor()), binaryRtol(op, dtype),
+                            TensorChecks.atol(dtype));
                     assertExact(what + ": a untouched", a.ref(), a.tensor());
                     assertExact(what + ": b untouched", b.ref(), b.tensor());
                 }
@@ -377,9 +399,9 @@ class ElementwiseTest {
             if (expected.numel() < 1000) {
                 assertClose(what + " via zip", expected, a.tensor().zip(op, scalar), binaryRtol(op, dtype),
                         TensorChecks.atol(dtype));
+                assertExact("input untouched", a.ref(), a.tensor());
             }
         }
-        assertExact("input untouched", a.ref(), a.tensor());
     }
 
     @Test
@@ -403,17 +425,21 @@ class ElementwiseTest {
 
     @Test
     void powFollowsMathPowOnEdgeValues() {
-        double[] bases = {-2, -2, -0.5, 0, 0, Double.NaN, 2, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 1, -8, 4};
-        double[] exps = {3, 2, -1, -1, 0, 0, Double.NaN, -1, 3, Double.NaN, 1.0 / 3, 0.5};
-        int n = bases.length * 4;
+        double inf = Double.POSITIVE_INFINITY;
+        double[] bases = {-2, -2, -0.5, 0, 0, Double.NaN, 2, inf, -inf, 1, -8, 4, 1, 1, -1, -1, 0.5, 2, -0.0, -0.0, 3};
+        double[] exps = {3, 2, -1, -1, 0, 0, Double.NaN, -1, 3, Double.NaN, 1.0 / 3, 0.5, inf, -inf, inf, -inf, -inf, -inf, -1, 3,
+            Double.NaN};
+        int n = bases.length * 97;
         Ref a = new Ref(new int[] {n}, new double[n]), b = new Ref(new int[] {n}, new double[n]);
         for (int i = 0; i < n; i++) {
             a.data[i] = bases[i % bases.length];
             b.data[i] = (float) exps[i % exps.length];
         }
-        for (DType dtype : new DType[] {DType.F32, DType.F64}) {
-            assertClose("pow " + dtype, Ref.zip(a, b, Math::pow), a.tensor(dtype).pow(b.tensor(dtype)), 1e-6, 0);
-        }
+        Ref expected = Ref.zip(a, b, Math::pow);
+        assertClose("pow F64", expected, a.tensor(DType.F64).pow(b.tensor(DType.F64)), 1e-12, 0);
+        Tensor ta = a.tensor(DType.F32), tb = b.tensor(DType.F32);
+        checkCompiledF32("pow F32", expected, () -> ta.pow(tb), 1e-6, 0);
+        checkCompiledF32("pow F32 with a scalar NaN exponent", a.map(v -> Math.pow(v, Double.NaN)), () -> ta.pow(Double.NaN), 0, 0);
     }
 
     @Test
@@ -469,42 +495,40 @@ class ElementwiseTest {
     };
 
     static final Triple[] LARGE_TRIPLES = {
-        new Triple(s(200, 200), C, s(200, 200), C, s(200, 200), C),
-        new Triple(s(200, 200), P, s(200), C, s(200, 1), C),
-        new Triple(s(1, 70_000), C, s(1, 70_000), N, s(1), C),
+        new Triple(s(180, 190), N, s(180, 190), C, s(180, 190), C),
+        new Triple(s(180, 190), P, s(190), C, s(180, 1), C),
+        new Triple(s(1, 40_000), C, s(1, 40_000), N, s(1), C),
     };
 
     @ParameterizedTest
     @EnumSource(TernaryOp.class)
     void ternaryOpMatchesItsReferenceWithBroadcasting(TernaryOp op) {
-        checkTernary(op, TRIPLES);
+        checkTernary(op, TRIPLES, true);
     }
 
     @ParameterizedTest(name = "{0} at {1} threads")
     @MethodSource("ternaryOpsAndThreads")
     void ternaryOpMatchesItsReferenceWhenSplitOverThreads(TernaryOp op, int threads) {
-        withThreads(threads, () -> checkTernary(op, LARGE_TRIPLES));
+        withThreads(threads, () -> checkTernary(op, LARGE_TRIPLES, false));
     }
 
-    private void checkTernary(TernaryOp op, Triple[] triples) {
-        {
-            for (DType dtype : new DType[] {DType.F32, DType.F64}) {
-                // where's condition may have any dtype; its values include -0 (false) and NaN (true)
-                DType[] condTypes = op == TernaryOp.WHERE ? DType.values() : new DType[] {dtype};
-                for (DType condType : condTypes) {
-                    for (Triple t : triples) {
-                        Function<int[], Ref> condSource = op != TernaryOp.WHERE ? sh -> Ref.normal(rnd, dtype, sh)
-                                : condType == DType.I32 ? sh -> Ref.ints(rnd, -1, 1, sh) : sh -> conditions(rnd, sh);
-                        Operand a = TensorChecks.operand(t.la(), condType, condSource, t.a());
-                        Operand b = TensorChecks.operand(t.lb(), dtype, sh -> Ref.normal(rnd, dtype, sh), t.b());
-                        Operand c = TensorChecks.operand(t.lc(), dtype, sh -> Ref.normal(rnd, dtype, sh), t.c());
-                        String what = op + " " + dtype + " (condition " + condType + ") " + t;
-                        Tensor out = ternary(op, a.tensor(), b.tensor(), c.tensor());
-                        assertEquals(dtype, out.dtype(), what);
-                        double atol = dtype == DType.F64 ? 1e-12 : op == TernaryOp.WHERE ? 0 : 1e-5;
-                        assertClose(what, Ref.zip(a.ref(), b.ref(), c.ref(), op::apply), out, TensorChecks.rtol(dtype), atol);
-                        assertExact(what + ": a untouched", a.ref(), a.tensor());
-                    }
+    private void checkTernary(TernaryOp op, Triple[] triples, boolean everyConditionType) {
+        for (DType dtype : new DType[] {DType.F32, DType.F64}) {
+            // where's condition may have any dtype; its values include -0 (false) and NaN (true)
+            DType[] condTypes = op == TernaryOp.WHERE && everyConditionType ? DType.values() : new DType[] {dtype};
+            for (DType condType : condTypes) {
+                for (Triple t : triples) {
+                    Function<int[], Ref> condSource = op != TernaryOp.WHERE ? sh -> Ref.normal(rnd, dtype, sh)
+                            : condType == DType.I32 ? sh -> Ref.ints(rnd, -1, 1, sh) : sh -> conditions(rnd, sh);
+                    Operand a = TensorChecks.operand(t.la(), condType, condSource, t.a());
+                    Operand b = TensorChecks.operand(t.lb(), dtype, sh -> Ref.normal(rnd, dtype, sh), t.b());
+                    Operand c = TensorChecks.operand(t.lc(), dtype, sh -> Ref.normal(rnd, dtype, sh), t.c());
+                    String what = op + " " + dtype + " (condition " + condType + ") " + t;
+                    Tensor out = ternary(op, a.tensor(), b.tensor(), c.tensor());
+                    assertEquals(dtype, out.dtype(), what);
+                    double atol = dtype == DType.F64 ? 1e-12 : op == TernaryOp.WHERE ? 0 : 1e-5;
+                    assertClose(what, Ref.zip(a.ref(), b.ref(), c.ref(), op::apply), out, TensorChecks.rtol(dtype), atol);
+                    if (out.numel() < 1000) assertExact(what + ": a untouched", a.ref(), a.tensor());
                 }
             }
         }
@@ -546,7 +570,7 @@ class ElementwiseTest {
                     return r;
                 };
                 for (Layout layout : Layout.values()) {
-                    for (int[] shape : new int[][] {{}, {0}, {3, 37}, {200, 200}, {1, 70_000}}) {
+                    for (int[] shape : new int[][] {{}, {0}, {3, 37}, {180, 190}, {1, 40_000}}) {
                         if (shape.length == 2 && shape[0] * shape[1] > 1000 && layout != Layout.CONTIGUOUS
                                 && layout != Layout.PERMUTED) {
                             continue;

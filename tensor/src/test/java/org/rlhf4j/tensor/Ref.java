@@ -137,15 +137,20 @@ final class Ref {
         CpuStorage s = (CpuStorage) t.storage();
         double[] out = new double[numel(shape)];
         int[] idx = new int[shape.length];
+        int o = t.offset();
         for (int i = 0; i < out.length; i++) {
-            int o = t.offset();
-            for (int d = 0; d < shape.length; d++) o += idx[d] * strides[d];
             switch (t.dtype()) {
                 case F32: out[i] = s.floats()[o]; break;
                 case F64: out[i] = s.doubles()[o]; break;
                 default: out[i] = s.ints()[o]; break;
             }
-            next(idx, shape);
+            // advance the multi-index and the storage offset together
+            for (int d = shape.length - 1; d >= 0; d--) {
+                o += strides[d];
+                if (++idx[d] < shape[d]) break;
+                o -= strides[d] * shape[d];
+                idx[d] = 0;
+            }
         }
         return new Ref(shape, out);
     }

@@ -359,21 +359,30 @@ class TensorViewTest {
         return Stream.of(Layout.values()).flatMap(l -> TensorChecks.threadCounts().mapToObj(n -> Arguments.of(l, n)));
     }
 
-    /** copy() walks every layout with the strided engine, split over threads for large tensors. */
-    @ParameterizedTest
-    @MethodSource("layoutsAndThreads")
-    void copyIsAFreshRowMajorTensorOfEveryLayout(Layout layout, int threads) {
-        withThreads(threads, () -> {
-            for (DType dtype : DType.values()) {
-                for (int[] shape : new int[][] {{}, {0, 3}, {1, 1}, {7}, {2, 3, 5}, {150, 260}, {1, 70_000}, {2, 3, 6000}}) {
-                    Operand x = TensorChecks.operand(layout, dtype, s -> Ref.ints(rnd, -1000, 1000, s), shape);
-                    Tensor c = x.tensor().copy();
-                    assertNotSame(x.tensor().storage(), c.storage());
-                    assertTrue(c.isContiguous());
-                    assertExact(dtype + " copy of " + layout, x.ref(), c);
-                }
+    private void checkCopy(Layout layout, int[]... shapes) {
+        for (DType dtype : DType.values()) {
+            for (int[] shape : shapes) {
+                Operand x = TensorChecks.operand(layout, dtype, s -> Ref.ints(rnd, -1000, 1000, s), shape);
+                Tensor c = x.tensor().copy();
+                assertNotSame(x.tensor().storage(), c.storage());
+                assertTrue(c.isContiguous());
+                assertExact(dtype + " copy of " + layout + " " + java.util.Arrays.toString(shape), x.ref(), c);
             }
-        });
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Layout.class)
+    void copyIsAFreshRowMajorTensorOfEveryLayout(Layout layout) {
+        checkCopy(layout, new int[0], new int[] {0, 3}, new int[] {1, 1}, new int[] {7}, new int[] {2, 3, 5},
+                new int[] {2, 1, 3, 40});
+    }
+
+    /** copy() walks every layout with the strided engine, split over threads for large tensors. */
+    @ParameterizedTest(name = "{0} at {1} threads")
+    @MethodSource("layoutsAndThreads")
+    void copyOfLargeTensorsSplitOverThreads(Layout layout, int threads) {
+        withThreads(threads, () -> checkCopy(layout, new int[] {180, 190}, new int[] {1, 40_000}));
     }
 
     @Test

@@ -23,19 +23,30 @@ import org.rlhf4j.tensor.Tensor;
  * whatever large negative the caller chose. A query row whose allowed keys are all masked (a left-padding
  * position) gets out = 0 and lse = -inf, and gives zero gradients.
  *
- * <p>F32 is blocked: query blocks of {@value #BQ} rows against key blocks of {@value #BK} keys. Each (query
- * block, key block) pair packs its operands into small per-thread buffers (K transposed, rows padded to the
- * vector length) and runs register-blocked products from {@link AttentionKernels}; the buffers of one worker
- * hold about ten 64 x 64 float blocks (under 200 KiB at D = 64), so a pair stays in L2. F64 runs plain loops
- * row by row (O(T) scratch per worker), for gradient checks.
+ * <p>F32 is blocked: query blocks of {@value #BQ} rows against key blocks of {@value #BK} keys. A first pass
+ * writes scale * K^T (and, for the backward, V^T and D_i = dout_i.out_i) once per call, [B*H, D, T] rounded up,
+ * so that every block product reads its operands in place with the long dimension contiguous: S = Q (scale K^T),
+ * dP = dO V^T, P V, dS K, P^T dO and dS^T Q all run on one register-blocked kernel
+ * ({@link AttentionKernels#gemm}: 4 rows by 2 vectors of C in registers, A broadcast, B streamed). Per worker
+ * the only scratch is two [BQ, BK] tiles (32 KiB); the output rows themselves accumulate P V, dq, dk and dv.
+ * Memory is O(B H T D) for the transposed copies, never O(T^2). F64 runs plain loops row by row (O(T)
+ * scratch per worker), for gradient checks.
  *
- * <p>Parallelism and determinism. The forward splits over (b, h, query block). The backward runs two kinds of
- * task in one parallel loop: (b, h, key block) tasks loop over the query blocks at or after the key block and
- * accumulate that block's dk and dv; (b, h, query block) tasks loop over the key blocks at or before the query
- * block and accumulate its dq. Each output element is written by exactly one task, which sums in a fixed order,
- * so results are bitwise identical for any thread count. The price is that the backward computes the score
- * and dP tiles twice (7 block products per pair instead of 5), which buys parallelism over blocks with no
- * atomics and no O(T^2) partial sums.
+ * <p>Parallelism and determinism. The forward splits over (b, h, query block), heaviest blocks first. The
+ * backward has two schemes that give bitwise equal results, because they issue the same block products in the
+ * same order for every output element:
+ * <ul>
+ *   <li>one task per (b, h), when there are enough heads to keep the workers busy: for each key block in
+ *       turn, over the query blocks at or after it, accumulate the block's dk and dv and add its share to dq
+ *       (5 block products per pair);</li>
+ *   <li>otherwise, finer tasks in one parallel loop: (b, h, key block) tasks accumulate dk and dv as above;
+ *       (b, h, query block) tasks loop over the key blocks at or before them and accumulate dq. This computes
+ *       S and dP twice (7 products per pair) to get parallelism over blocks with no atomics and no O(T^2)
+ *       partial sums.</li>
+ * </ul>
+ * Each output element is written by exactly one task, which sums in a fixed order, so results do not depend
+ * on the thread count. The Vector-API kernels avoid the operations whose results may differ between
+ * interpreted and compiled code (see {@code VectorAttentionKernels}), so they do not depend on warm-up either.
  */
 public final class CpuAttention {
     /** Mask values at or below this count as masked (as -inf). */
@@ -192,8 +203,9 @@ public final class CpuAttention {
         final float[] s = new float[BQ * BK];   // [BQ, BK] scores, then probabilities
         final float[] dps = new float[BQ * BK]; // [BQ, BK] dP, then dS
         final float[] mb = new float[BK];       // the key block's additive mask, -inf where masked or past T
+        boolean mbZero;                         // mb is all zeros: nothing to add
         final float[] rowMax = new float[BQ], rowSum = new float[BQ];
-        final float[] lanes = new float[64];
+        final float[] lanes = new float[AttentionKernels.get().lanes()];
 
         private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
@@ -279,12 +291,12 @@ public final class CpuAttention {
 
             for (int j0 = 0; j0 <= last; j0 += BK) {
                 int nk = Math.min(BK, nt - j0);
-                if (!maskBlock(w.mb, b, j0, nk)) continue;
+                if (!maskBlock(w, b, j0, nk)) continue;
                 // S = Q (scale K^T) over the whole padded block; columns past T are masked below.
                 kern.gemm(mq, BK, nd, q, qo + head + i0 * nd, nd, 1, kt, bh * nd * tp + j0, tp, s, 0, BK, false);
                 for (int r = 0; r < mq; r++) {
                     int so = r * BK;
-                    maskRow(w.mb, s, so, i0 + r - j0);
+                    maskRow(w, s, so, i0 + r - j0);
                     float mOld = rowMax[r];
                     float mNew = Math.max(mOld, kern.max(s, so, BK));
                     if (mNew == NEG_INF) { // nothing allowed yet in this row
@@ -360,13 +372,28 @@ public final class CpuAttention {
                     }
                 }
             });
+            int threads = Parallel.threads();
+            int rounds = (bh + threads - 1) / threads;
+            if (4 * bh >= 3 * rounds * threads) {
+                // Enough heads to keep the workers at least 3/4 busy: one task per head, one pass.
+                forEachTask(bh, 5L * nt * nt * nd / 2, (from, to) -> {
+                    Scratch w = Scratch.get();
+                    for (int h = from; h < to; h++) {
+                        int dqHead = g.dqo + h * nt * nd;
+                        Arrays.fill(g.dq, dqHead, dqHead + nt * nd, 0f);
+                        for (int kb = 0; kb < nKB; kb++) keyBlockGrads(w, g, h, kb, true);
+                        kern.scale(g.dq, dqHead, nt * nd, scale);
+                    }
+                });
+                return;
+            }
             int keyTasks = bh * nKB;
             // Key-block tasks (dk, dv), heaviest (first) blocks first; then query-block tasks (dq), heaviest last.
             forEachTask(keyTasks + bh * nQB, 2 * taskCost(), (from, to) -> {
                 Scratch w = Scratch.get();
                 for (int task = from; task < to; task++) {
                     if (task < keyTasks) {
-                        keyBlockGrads(w, g, task % bh, task / bh);
+                        keyBlockGrads(w, g, task % bh, task / bh, false);
                     } else {
                         int u = task - keyTasks;
                         queryBlockGrads(w, g, u % bh, nQB - 1 - u / bh);
@@ -375,21 +402,29 @@ public final class CpuAttention {
             });
         }
 
-        /** dk and dv of keys [j0, j0 + BK) of one head: sums over the query blocks that can see them. */
-        private void keyBlockGrads(Scratch w, Grads g, int bh, int kb) {
+        /**
+         * dk and dv of keys [j0, j0 + BK) of one head: sums over the query blocks that can see them. With
+         * {@code withDq} it also adds this key block's share to the (unscaled) dq rows of those query blocks, by
+         * the very calls {@link #queryBlockGrads} makes, so that both schemes give bitwise equal results.
+         */
+        private void keyBlockGrads(Scratch w, Grads g, int bh, int kb, boolean withDq) {
             int b = bh / nh;
             int head = bh * nt * nd;
             int j0 = kb * BK, nk = Math.min(BK, nt - j0);
             int dkRows = g.dko + head + j0 * nd, dvRows = g.dvo + head + j0 * nd; // [nk, D]
             Arrays.fill(g.dk, dkRows, dkRows + nk * nd, 0f);
             Arrays.fill(g.dv, dvRows, dvRows + nk * nd, 0f);
-            if (!maskBlock(w.mb, b, j0, nk)) return;
+            if (!maskBlock(w, b, j0, nk)) return;
             for (int i0 = j0 / BQ * BQ; i0 < nt; i0 += BQ) {
                 int mq = Math.min(BQ, nt - i0);
                 probabilitiesAndScoreGrads(w, g, bh, i0, mq, j0);
                 // dV += P^T dO;  dK += dS^T Q   (times scale below)
                 kern.gemm(nk, nd, mq, w.s, 0, 1, BK, g.dout, g.doo + head + i0 * nd, nd, g.dv, dvRows, nd, true);
                 kern.gemm(nk, nd, mq, w.dps, 0, 1, BK, q, qo + head + i0 * nd, nd, g.dk, dkRows, nd, true);
+                if (withDq) {
+                    int used = nk;
+                    kern.gemm(mq, nd, used, w.dps, 0, BK, 1, k, ko + head + j0 * nd, nd, g.dq, g.dqo + head + i0 * nd, nd, true);
+                }
             }
             kern.scale(g.dk, dkRows, nk * nd, scale);
         }
@@ -404,7 +439,7 @@ public final class CpuAttention {
             Arrays.fill(g.dq, dqRows, dqRows + mq * nd, 0f);
             for (int j0 = 0; j0 <= last; j0 += BK) {
                 int nk = Math.min(BK, nt - j0);
-                if (!maskBlock(w.mb, b, j0, nk)) continue;
+                if (!maskBlock(w, b, j0, nk)) continue;
                 probabilitiesAndScoreGrads(w, g, bh, i0, mq, j0);
                 // dQ += dS K   (times scale below)
                 int used = Math.min(nk, last - j0 + 1);
@@ -430,7 +465,7 @@ public final class CpuAttention {
                     Arrays.fill(dps, so, so + BK, 0f);
                     continue;
                 }
-                maskRow(w.mb, s, so, i0 + r - j0);
+                maskRow(w, s, so, i0 + r - j0);
                 kern.expSub(s, so, BK, lseI);
                 kern.softmaxGrad(s, so, dps, so, BK, g.rowD[bh * nt + i0 + r]);
             }
@@ -439,11 +474,12 @@ public final class CpuAttention {
         // ---- masking ----
 
         /**
-         * mb[c] = the additive mask of key j0 + c, -inf where it is masked or past T. Returns false when every key
-         * of the block is masked, so that the block can be skipped.
+         * w.mb[c] = the additive mask of key j0 + c, -inf where it is masked or past T. Returns false when every
+         * key of the block is masked, so that the block can be skipped.
          */
-        private boolean maskBlock(float[] mb, int b, int j0, int nk) {
-            boolean any = false;
+        private boolean maskBlock(Scratch w, int b, int j0, int nk) {
+            float[] mb = w.mb;
+            boolean any = false, zero = true;
             for (int c = 0; c < BK; c++) {
                 float m;
                 if (c >= nk) m = NEG_INF;
@@ -454,13 +490,15 @@ public final class CpuAttention {
                 }
                 mb[c] = m;
                 any |= m != NEG_INF;
+                zero &= m == 0f;
             }
+            w.mbZero = zero;
             return any;
         }
 
         /** Adds the key mask to one score row and masks the keys after the query (c > diag, diag = i - j0). */
-        private void maskRow(float[] mb, float[] s, int so, int diag) {
-            kern.add(mb, 0, s, so, BK);
+        private void maskRow(Scratch w, float[] s, int so, int diag) {
+            if (!w.mbZero) kern.add(w.mb, 0, s, so, BK);
             if (diag < BK - 1) Arrays.fill(s, so + Math.max(0, diag + 1), so + BK, NEG_INF);
         }
     }

@@ -85,7 +85,13 @@ final class VectorFloatKernels implements FloatKernels {
             case DIV: return a.div(b);
             case MAX: return a.max(b);
             case MIN: return a.min(b);
-            case POW: return a.lanewise(VectorOperators.POW, b);
+            case POW: {
+                // Math.pow's special cases, which the JIT's vector pow (C99 pow) does not follow once compiled:
+                // pow(x, NaN) and pow(+-1, +-inf) are NaN, not 1
+                VectorMask<Float> nan = b.test(VectorOperators.IS_NAN)
+                        .or(b.test(VectorOperators.IS_INFINITE).and(a.abs().compare(VectorOperators.EQ, 1f)));
+                return a.lanewise(VectorOperators.POW, b).blend(Float.NaN, nan);
+            }
             default: {
                 VectorMask<Float> m;
                 switch (op) {

@@ -93,7 +93,7 @@ public record HfConfig(
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new ModelFileException(file, "malformed JSON" + where + ": " + e.getOriginalMessage(), e);
+            throw new ModelFileException(file, "malformed JSON" + where + ": " + SafeTensors.jsonProblem(e), e);
         }
         if (root == null || !root.isObject()) throw new ModelFileException(file, "is not a JSON object");
 

@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * it (the OpenAI-converted GPT-2 files on the hub, which are {@code GPT2Model}'s), in any dtype
  * {@link SafeTensors} reads. It skips the causal-mask buffers old exports carry ({@code h.N.attn.bias} and
  * {@code h.N.attn.masked_bias}, which are not parameters; skipped only when their rank is not a parameter's
- * (the mask is 4-d, masked_bias 0-d), so that a misnamed parameter is never dropped silently), and checks that an {@code lm_head.weight}, if present, equals
- * the token embedding it is tied to. Every parameter's tensor must be present once with the shape config.json
+ * (the mask is 4-d, masked_bias 0-d), so that a misnamed parameter is never dropped silently), and checks that
+ * an {@code lm_head.weight}, if present, equals the token embedding it is tied to. Every parameter's tensor must be present once with the shape config.json
  * implies; any other tensor is an error too (it would be silently unused). All of this is checked on the header,
  * before any data is read; then tensors are read one at a time straight into the model's parameters.
  */
@@ -46,7 +46,9 @@ public final class ModelDirectory {
 
     /** Loads the model in {@code dir} with parameters of {@code dtype} (F32 or F64). */
     public static Gpt load(Path dir, DType dtype) throws IOException {
-        if (!dtype.isFloatingPoint()) throw new IllegalArgumentException("ModelDirectory.load: dtype must be F32 or F64, found " + dtype);
+        if (!dtype.isFloatingPoint()) {
+            throw new IllegalArgumentException("ModelDirectory.load: dtype must be F32 or F64, found " + dtype);
+        }
         Path configFile = dir.resolve(CONFIG_FILE);
         HfConfig config = HfConfig.read(configFile);
         Path weights = dir.resolve(WEIGHTS_FILE);

@@ -34,7 +34,8 @@ import org.rlhf4j.tensor.Tensor;
  * optional {@code "__metadata__": {string: string}}), then the data buffer. Offsets count from the start of the
  * buffer; tensors are row-major and little-endian.
  *
- * <p>Reading takes F64, F32, F16, BF16 and I32 tensors; F16 and BF16 widen exactly to F32 ({@link HalfFloats}).
+ * <p>Reading takes F64, F32, F16, BF16, I32 and I64 tensors; F16 and BF16 widen exactly to F32
+ * ({@link HalfFloats}); I64 (PyTorch's index type) narrows to I32 when every value fits, and fails otherwise.
  * The header is validated completely before any tensor is read: the file must hold the whole header and
  * buffer, the JSON must parse with no duplicate keys, every dtype must be known, shapes non-negative, each
  * tensor's byte range must lie inside the buffer and be exactly {@code numel * element size} long, and the
@@ -84,7 +85,7 @@ public final class SafeTensors {
 
         /** True for the types that {@link Reader#read} converts to a tensor. */
         public boolean isReadable() {
-            return this == F64 || this == F32 || this == F16 || this == BF16 || this == I32;
+            return this == F64 || this == F32 || this == F16 || this == BF16 || this == I32 || this == I64;
         }
 
         /** The tensor dtype a stored tensor of this type becomes. */
@@ -92,7 +93,7 @@ public final class SafeTensors {
             switch (this) {
                 case F64: return DType.F64;
                 case F32: case F16: case BF16: return DType.F32;
-                case I32: return DType.I32;
+                case I32: case I64: return DType.I32;
                 default: throw new IllegalStateException("safetensors dtype " + this + " has no tensor dtype");
             }
         }
@@ -238,7 +239,7 @@ public final class SafeTensors {
             return header;
         }
 
-        /** The named tensor: F32 for F32/F16/BF16, F64 for F64, I32 for I32. */
+        /** The named tensor: F32 for F32/F16/BF16, F64 for F64, I32 for I32 and I64. */
         public Tensor read(String name) throws IOException {
             TensorInfo info = header.tensors().get(name);
             if (info == null) throw new ModelFileException(header.file(), "has no tensor named '" + name + "'");
@@ -253,7 +254,7 @@ public final class SafeTensors {
         Tensor read(TensorInfo info, CRC32C crc) throws IOException {
             if (!info.dtype().isReadable()) {
                 throw new ModelFileException(header.file(), "tensor '" + info.name() + "' has dtype " + info.dtype()
-                        + ", which cannot be loaded (supported: F64, F32, F16, BF16, I32)");
+                        + ", which cannot be loaded (supported: F64, F32, F16, BF16, I32, I64)");
             }
             int n = info.numel();
             Tensor flat;
@@ -286,9 +287,29 @@ public final class SafeTensors {
                     flat = Tensor.wrap(out);
                     break;
                 }
-                default: { // I32
+                case I32: {
                     int[] out = new int[n];
                     readChunks(info, crc, (b, at, count) -> b.asIntBuffer().get(out, at, count));
+                    flat = Tensor.ofInts(out);
+                    break;
+                }
+                default: { // I64
+                    int[] out = new int[n];
+                    long[] outOfRange = {-1, 0}; // first index that does not fit, and its value
+                    readChunks(info, crc, (b, at, count) -> {
+                        for (int i = 0; i < count; i++) {
+                            long v = b.getLong(8 * i);
+                            if (v != (int) v && outOfRange[0] < 0) {
+                                outOfRange[0] = at + i;
+                                outOfRange[1] = v;
+                            }
+                            out[at + i] = (int) v;
+                        }
+                    });
+                    if (outOfRange[0] >= 0) {
+                        throw new ModelFileException(header.file(), "tensor '" + info.name() + "': I64 value " + outOfRange[1]
+                                + " at flat index " + outOfRange[0] + " does not fit the I32 it is loaded as");
+                    }
                     flat = Tensor.ofInts(out);
                     break;
                 }
@@ -299,8 +320,10 @@ public final class SafeTensors {
         private void readChunks(TensorInfo info, CRC32C crc, ChunkDecoder decoder) throws IOException {
             int size = info.dtype().byteSize();
             int n = info.numel();
-            int perChunk = CHUNK_BYTES / size;
-            if (buffer == null) buffer = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            if (buffer == null) {
+                buffer = chunkBuffer(header.tensors().values().stream().mapToLong(t -> t.end() - t.begin()).max().orElse(0));
+            }
+            int perChunk = buffer.capacity() / size;
             long base = header.dataStart() + info.begin();
             for (int at = 0; at < n; ) {
                 int count = Math.min(n - at, perChunk);
@@ -355,7 +378,7 @@ public final class SafeTensors {
         } catch (JsonProcessingException e) {
             long at = e.getLocation() == null ? -1 : e.getLocation().getByteOffset();
             String where = at >= 0 ? " at file offset " + (8 + at) : "";
-            throw new ModelFileException(file, "malformed JSON header" + where + ": " + e.getOriginalMessage(), e);
+            throw new ModelFileException(file, "malformed JSON header" + where + ": " + jsonProblem(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new ModelFileException(file, "header (bytes 8-" + (dataStart - 1) + ") is not a JSON object");
@@ -473,6 +496,17 @@ public final class SafeTensors {
         }
     }
 
+    /** A little-endian transfer buffer: the largest tensor's size, capped at {@link #CHUNK_BYTES}. */
+    private static ByteBuffer chunkBuffer(long largestTensorBytes) {
+        int bytes = (int) Math.max(8, Math.min(CHUNK_BYTES, largestTensorBytes));
+        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Jackson's message without its placeholder for the source, which says nothing here. */
+    static String jsonProblem(JsonProcessingException e) {
+        return e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "[");
+    }
+
     private static void readFully(Path file, FileChannel channel, ByteBuffer into, long position) throws IOException {
         long p = position;
         while (into.hasRemaining()) {
@@ -518,7 +552,9 @@ public final class SafeTensors {
             meta.put(e.getKey(), e.getValue());
         }
         if (checksum) {
-            if (meta.containsKey(CHECKSUM_KEY)) throw new IllegalArgumentException(file + ": metadata key " + CHECKSUM_KEY + " is reserved");
+            if (meta.containsKey(CHECKSUM_KEY)) {
+                throw new IllegalArgumentException(file + ": metadata key " + CHECKSUM_KEY + " is reserved");
+            }
             meta.put(CHECKSUM_KEY, hex(0));
         }
         List<Planned> plan = plan(file, tensors);
@@ -527,7 +563,7 @@ public final class SafeTensors {
         AtomicFiles.write(file, channel -> {
             long dataStart = 8 + placeholder.length;
             CRC32C crc = checksum ? new CRC32C() : null;
-            ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer buffer = chunkBuffer(plan.stream().mapToLong(p -> p.end() - p.begin()).max().orElse(0));
             long written = 0;
             for (Planned p : plan) written = writeTensor(channel, buffer, p, dataStart, written, crc, observer);
             byte[] header = placeholder;
@@ -601,7 +637,7 @@ public final class SafeTensors {
             CRC32C crc, WriteObserver observer) throws IOException {
         int size = p.dtype().byteSize();
         int n = p.tensor().numel();
-        int perChunk = CHUNK_BYTES / size;
+        int perChunk = buffer.capacity() / size;
         float[] floats = p.dtype() == Dtype.F32 ? p.tensor().toFloatArray() : null;
         double[] doubles = p.dtype() == Dtype.F64 ? p.tensor().toDoubleArray() : null;
         int[] ints = p.dtype() == Dtype.I32 ? p.tensor().toIntArray() : null;

@@ -1,5 +1,7 @@
 package org.rlhf4j.transformer.sft;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -11,6 +13,7 @@ import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.autograd.Loss;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.transformer.gpt.Gpt;
+import org.rlhf4j.transformer.io.TrainingCheckpoint;
 import org.rlhf4j.transformer.optim.AdamW;
 import org.rlhf4j.transformer.optim.GradClip;
 import org.rlhf4j.transformer.optim.LrSchedule;
@@ -171,6 +174,30 @@ public final class SftTrainer {
                 log.accept(m);
             }
         }
+    }
+
+    /**
+     * Writes a training checkpoint (model, optimizer state, step, the dropout generator's state, the data
+     * position) to {@code file}, atomically: a crash leaves the previous checkpoint or the complete new one.
+     */
+    public void saveCheckpoint(Path file) throws IOException {
+        Map<String, Object> position = new LinkedHashMap<>();
+        position.put("epoch", epoch);
+        position.put("cursor", cursor);
+        TrainingCheckpoint.of(model, optimizer.state(), step, Map.of("dropout", model.generator()), position).save(file);
+    }
+
+    /** Resumes from {@link #saveCheckpoint}: the run continues exactly as if it had never stopped. */
+    public void loadCheckpoint(Path file) throws IOException {
+        TrainingCheckpoint checkpoint = TrainingCheckpoint.load(file);
+        checkpoint.restoreModel(model);
+        optimizer.loadState(checkpoint.optimizer(), checkpoint.step());
+        checkpoint.restoreGenerators(Map.of("dropout", model.generator()));
+        Map<String, Long> s = new LinkedHashMap<>();
+        s.put("step", checkpoint.step());
+        s.put("epoch", ((Number) checkpoint.metadata().get("epoch")).longValue());
+        s.put("cursor", ((Number) checkpoint.metadata().get("cursor")).longValue());
+        restore(s);
     }
 
     /** Where training stands: step, epoch and position in the epoch (the optimizer and model hold the rest). */

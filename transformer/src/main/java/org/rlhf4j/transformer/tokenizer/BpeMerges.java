@@ -23,8 +23,18 @@ final class BpeMerges {
     private final int[] slotRanks;
     private final int shift;
 
-    /** Merge {@code rank} turns {@code left[rank], right[rank]} into {@code result[rank]}; the pairs are distinct. */
+    /**
+     * Merge {@code rank} turns {@code left[rank], right[rank]} into {@code result[rank]}. The pairs are distinct,
+     * and a result is never one of its own parts (true of strings: a concatenation of two non-empty strings is
+     * longer than either), so a merge never recreates the pair it merges.
+     */
     BpeMerges(int[] left, int[] right, int[] result) {
+        for (int rank = 0; rank < left.length; rank++) {
+            if (result[rank] == left[rank] || result[rank] == right[rank]) {
+                throw new IllegalArgumentException("BPE merge " + rank + ": (" + left[rank] + ", " + right[rank] + ") -> "
+                        + result[rank] + " gives back one of its parts");
+            }
+        }
         this.left = left.clone();
         this.right = right.clone();
         this.result = result.clone();

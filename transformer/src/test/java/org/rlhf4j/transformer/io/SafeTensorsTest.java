@@ -232,15 +232,29 @@ class SafeTensorsTest {
     @Test
     void unsupportedButKnownDtypeFailsOnlyWhenRead() throws IOException {
         byte[] bytes = new RawSafeTensors()
-                .add("counts", "I64", new int[] {1}, new byte[8])
+                .add("mask", "U8", new int[] {4}, new byte[] {1, 0, 1, 1})
                 .addF32("w", new int[] {1}, 3f)
                 .bytes();
-        Path file = write("i64.safetensors", bytes);
+        Path file = write("u8.safetensors", bytes);
         try (SafeTensors.Reader reader = SafeTensors.open(file)) {
             assertEquals(3f, reader.read("w").item());
-            ModelFileException e = assertThrows(ModelFileException.class, () -> reader.read("counts"));
-            assertTrue(e.getMessage().contains("'counts'") && e.getMessage().contains("I64"), e.getMessage());
+            ModelFileException e = assertThrows(ModelFileException.class, () -> reader.read("mask"));
+            assertTrue(e.getMessage().contains("'mask'") && e.getMessage().contains("U8"), e.getMessage());
         }
+    }
+
+    @Test
+    void i64NarrowsToI32OnlyWhenEveryValueFits() throws IOException {
+        ByteBuffer fits = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(5).putLong(-7).putLong(50256);
+        Path file = write("ids.safetensors", new RawSafeTensors().add("ids", "I64", new int[] {1, 3}, fits.array()).bytes());
+        Tensor ids = SafeTensors.load(file).get("ids");
+        assertEquals(DType.I32, ids.dtype());
+        assertArrayEquals(new int[] {1, 3}, ids.shape());
+        assertArrayEquals(new int[] {5, -7, 50256}, ids.toIntArray());
+
+        ByteBuffer big = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1).putLong(1L << 40);
+        assertRejected(new RawSafeTensors().add("ids", "I64", new int[] {2}, big.array()).bytes(),
+                "'ids'", "1099511627776", "flat index 1");
     }
 
     @Test

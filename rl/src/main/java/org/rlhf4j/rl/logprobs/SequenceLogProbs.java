@@ -1,0 +1,47 @@
+package org.rlhf4j.rl.logprobs;
+
+import org.rlhf4j.autograd.Grad;
+import org.rlhf4j.autograd.Nn;
+import org.rlhf4j.autograd.ShapeOps;
+import org.rlhf4j.autograd.Variable;
+import org.rlhf4j.tensor.Tensor;
+import org.rlhf4j.transformer.gpt.Gpt;
+
+/**
+ * Log-probabilities of completion tokens under a model: the shared building block of DPO, PPO and GRPO. One
+ * forward over prompt + completion, the fused token log-prob op over next-token targets, and the completion mask
+ * applied by position (prompt and padding contribute exactly zero, to values and to gradients).
+ */
+public final class SequenceLogProbs {
+    private SequenceLogProbs() {}
+
+    /**
+     * Per-token log-probs {@code [B, T-1]} of the targets, zero wherever the completion mask is zero; logits are
+     * divided by {@code temperature} first (use the sampling temperature for RL).
+     */
+    public static Variable perToken(Gpt model, SequenceBatch batch, double temperature) {
+        Variable logits = model.forward(batch.ids(), batch.positions(), batch.padMask()); // [B, T, V]
+        int t = batch.ids().size(1);
+        Variable next = ShapeOps.narrow(logits, 1, 0, t - 1);                              // predicts ids[1..]
+        Variable logp = Nn.tokenLogProbs(next, batch.targets(), temperature);              // [B, T-1]
+        return logp.mul(Variable.constant(batch.completionMask()));
+    }
+
+    /** Sum over completion tokens, {@code [B]}. */
+    public static Variable sum(Gpt model, SequenceBatch batch, double temperature) {
+        return perToken(model, batch, temperature).sum(1, false);
+    }
+
+    /** Mean over completion tokens, {@code [B]} (a row with no completion token gives 0). */
+    public static Variable mean(Gpt model, SequenceBatch batch, double temperature) {
+        Tensor counts = batch.completionMask().sum(1, false).maximum(1.0);
+        return perToken(model, batch, temperature).sum(1, false).div(Variable.constant(counts));
+    }
+
+    /** Per-token log-probs without recording a graph (reference models, rollouts). */
+    public static Tensor perTokenNoGrad(Gpt model, SequenceBatch batch, double temperature) {
+        try (var g = Grad.disabled()) {
+            return perToken(model, batch, temperature).data();
+        }
+    }
+}
