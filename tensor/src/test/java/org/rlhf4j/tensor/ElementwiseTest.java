@@ -2,6 +2,7 @@ package org.rlhf4j.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.rlhf4j.tensor.TensorChecks.assertClose;
 import static org.rlhf4j.tensor.TensorChecks.assertExact;
@@ -325,6 +326,7 @@ class ElementwiseTest {
         p(s(180, 190), N, s(190), C),
         p(s(180, 190), P, s(180, 1), N),
         p(s(1, 40_000), N, s(1, 40_000), C),
+        p(s(3, 33_000), C, s(33_000), C), // a few long rows, each split in pieces
     };
 
     @ParameterizedTest
@@ -405,22 +407,32 @@ class ElementwiseTest {
     }
 
     @Test
-    void maximumAndMinimumPropagateNaNFromEitherSide() {
-        int n = 45;
-        Ref a = Ref.normal(rnd, DType.F32, n), b = Ref.normal(rnd, DType.F32, n);
+    void maximumMinimumAndComparisonsHandleNaNFromEitherSide() {
+        int n = 2001;
+        Ref a = Ref.ints(rnd, -2, 2, n), b = Ref.ints(rnd, -2, 2, n);
         for (int i = 0; i < n; i += 3) a.data[i] = Double.NaN;
-        for (int i = 1; i < n; i += 3) b.data[i] = Double.NaN;
-        for (DType dtype : new DType[] {DType.F32, DType.F64}) {
-            Tensor ta = a.tensor(dtype), tb = b.tensor(dtype);
-            assertExact("maximum", Ref.zip(a, b, Math::max), ta.maximum(tb));
-            assertExact("minimum", Ref.zip(a, b, Math::min), ta.minimum(tb));
-            assertExact("maximum(NaN) scalar", a.map(v -> Double.NaN), ta.maximum(Double.NaN));
-            assertExact("minimum broadcast NaN", a.map(v -> Double.NaN), ta.minimum(Tensor.scalar(Double.NaN, dtype)));
-            for (BinaryOp op : new BinaryOp[] {BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE}) {
-                assertExact(op + " with NaN", Ref.zip(a, b, op::apply), binary(op, ta, tb));
+        for (int i = 1; i < n; i += 5) b.data[i] = Double.NaN;
+        BinaryOp[] ops = {BinaryOp.MAX, BinaryOp.MIN, BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE};
+        Tensor da = a.tensor(DType.F64), db = b.tensor(DType.F64), fa = a.tensor(DType.F32), fb = b.tensor(DType.F32);
+        for (BinaryOp op : ops) {
+            assertExact(op + " F64 with NaN", Ref.zip(a, b, op::apply), binary(op, da, db));
+            checkCompiledF32(op + " F32 with NaN", Ref.zip(a, b, op::apply), () -> binary(op, fa, fb), 0, 0);
+            checkCompiledF32(op + " F32 with a NaN scalar", a.map(v -> op.apply(v, Double.NaN)), () -> binary(op, fa, Double.NaN), 0, 0);
+        }
+        // Math.max(-0, +0) is +0 and Math.min(-0, +0) is -0: the sign of zero survives the kernels
+        float[] zeros = new float[n], flipped = new float[n];
+        for (int i = 0; i < n; i++) {
+            zeros[i] = i % 2 == 0 ? -0f : 0f;
+            flipped[i] = -zeros[i];
+        }
+        Tensor z = Tensor.of(zeros), zf = Tensor.of(flipped);
+        for (int round = 0; round < JIT_ROUNDS; round++) {
+            float[] max = z.maximum(zf).toFloatArray(), min = z.minimum(zf).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                assertEquals(0, Float.floatToRawIntBits(max[i]), "maximum(-0, +0) must be +0");
+                assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(min[i]), "minimum(-0, +0) must be -0");
             }
         }
-        assertValues("max of signed zeros", Tensor.of(new float[] {-0f, 0f}).maximum(Tensor.of(new float[] {0f, -0f})), 0, 0);
     }
 
     @Test
@@ -588,6 +600,19 @@ class ElementwiseTest {
         });
         assertFails(IllegalArgumentException.class, () -> Tensor.zeros(2).clamp(1, 0), "clamp: min 1.0 > max 0.0");
         assertFails(IllegalArgumentException.class, () -> Tensor.zeros(DType.I32, 2).clamp(0, 1), "clamp", "I32");
+    }
+
+    @Test
+    void allCloseComparesShapesAndValuesWithTolerances() {
+        Tensor a = Tensor.of(new float[] {1, 2, 3});
+        assertTrue(a.allClose(Tensor.of(new double[] {1, 2, 3}), 0, 0), "across dtypes");
+        assertTrue(a.allClose(Tensor.of(new float[] {1.001f, 2, 3}), 0, 0.0011));
+        assertTrue(a.allClose(Tensor.of(new float[] {1, 2, 3.003f}), 0.0011, 0));
+        assertFalse(a.allClose(Tensor.of(new float[] {1, 2, 3.01f}), 1e-3, 1e-3));
+        assertFalse(a.allClose(a.reshape(3, 1), 1, 1), "shapes differ");
+        assertFalse(Tensor.of(new float[] {Float.NaN}).allClose(Tensor.of(new float[] {Float.NaN}), 1, 1), "NaN never matches");
+        assertTrue(Tensor.zeros(3, 0).allClose(Tensor.ones(3, 0), 0, 0));
+        assertTrue(Tensor.arange(6, DType.F32).reshape(2, 3).t().allClose(Tensor.of(new float[] {0, 3, 1, 4, 2, 5}, 3, 2), 0, 0));
     }
 
     @Test

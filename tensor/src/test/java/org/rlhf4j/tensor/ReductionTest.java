@@ -101,6 +101,7 @@ class ReductionTest {
         new Large(Layout.NARROWED, new int[] {2, 300_000}, -1),
         new Large(Layout.CONTIGUOUS, new int[] {300_001}, 0),
         new Large(Layout.CONTIGUOUS, new int[] {300, 200}, 0), // across rows, vectorized along the inner dimension
+        new Large(Layout.CONTIGUOUS, new int[] {4, 9000}, 0), // inner dimension in several chunks, with a short last one
         new Large(Layout.PERMUTED, new int[] {300, 200}, 1),
         new Large(Layout.CONTIGUOUS, new int[] {4, 30, 600}, 1),
         new Large(Layout.CONTIGUOUS, new int[] {2, 5000, 7}, 1),

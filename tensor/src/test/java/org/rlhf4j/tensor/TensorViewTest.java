@@ -122,6 +122,10 @@ class TensorViewTest {
         Tensor ones = base.narrow(1, 1, 1); // [2, 1, 4]
         assertExact("view of a size-1 middle dimension", iotaRef(2, 3, 4).slice(1, 1, 2, 1).reshape(2, 4), ones.view(2, 4));
         assertFails(IllegalArgumentException.class, () -> ones.view(8), "view", "[2, 1, 4]");
+        Tensor oddUnitStride = base.asStrided(new int[] {3, 1, 4}, new int[] {4, 100, 1}, 0);
+        Tensor flat = oddUnitStride.view(12);
+        assertSame(base.storage(), flat.storage());
+        assertExact("view of a size-1 dimension with an odd stride", iotaRef(12), flat);
         // a stride-0 (expanded) dimension can take new size-1 neighbours
         Tensor expanded = Tensor.arange(3, DType.F32).expand(4, 3);
         Tensor expandedView = expanded.view(4, 1, 3);
@@ -382,7 +386,20 @@ class TensorViewTest {
     @ParameterizedTest(name = "{0} at {1} threads")
     @MethodSource("layoutsAndThreads")
     void copyOfLargeTensorsSplitOverThreads(Layout layout, int threads) {
-        withThreads(threads, () -> checkCopy(layout, new int[] {180, 190}, new int[] {1, 40_000}));
+        withThreads(threads, () -> checkCopy(layout, new int[] {180, 190}, new int[] {1, 40_000}, new int[] {3, 33_000}));
+    }
+
+    @Test
+    void arrayExportsGiveTheRowMajorElementsOfAView() {
+        Tensor v = Tensor.arange(12, DType.F64).reshape(3, 4).t().narrow(0, 1, 2); // [2, 3]: rows 1 and 2 of the transpose
+        assertArrayEquals(new double[] {1, 5, 9, 2, 6, 10}, v.toDoubleArray());
+        assertArrayEquals(new float[] {1, 5, 9, 2, 6, 10}, v.toFloatArray());
+        assertArrayEquals(new int[] {1, 5, 9, 2, 6, 10}, v.toIntArray());
+        Tensor rows = Tensor.of(new float[] {-1.5f, 2.5f, 3, 4}, 2, 2).narrow(0, 1, 1); // contiguous, at an offset
+        assertArrayEquals(new float[] {3, 4}, rows.toFloatArray());
+        assertArrayEquals(new int[] {-1, 2}, Tensor.of(new float[] {-1.5f, 2.5f}).toIntArray(), "truncation toward zero");
+        assertArrayEquals(new double[0], Tensor.zeros(0, 2).toDoubleArray());
+        assertEquals(3.0, Tensor.of(new float[] {3}, 1, 1).item());
     }
 
     @Test

@@ -29,6 +29,18 @@ public record SequenceBatch(Tensor ids, Tensor positions, Tensor padMask, Tensor
         return ids.narrow(1, 0, ids.size(1) - 1).contiguous();
     }
 
+    /** The rows {@code rows} of this batch, same width (for PPO mini-batches). */
+    public SequenceBatch select(int[] rows) {
+        Tensor index = Tensor.ofInts(rows);
+        int[] p = new int[rows.length], c = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            p[i] = promptLengths[rows[i]];
+            c[i] = completionLengths[rows[i]];
+        }
+        return new SequenceBatch(ids.indexSelect(0, index), positions.indexSelect(0, index), padMask.indexSelect(0, index),
+                completionMask.indexSelect(0, index), promptWidth, p, c);
+    }
+
     /**
      * Builds the batch: row b is {@code prompts[b]} left-padded to the widest prompt, then {@code completions[b]},
      * then padding up to the longest row. {@code dtype} is the masks' dtype (the model's).

@@ -15,16 +15,24 @@ import org.rlhf4j.transformer.gpt.Gpt;
 public final class SequenceLogProbs {
     private SequenceLogProbs() {}
 
+    /** Per-token log-probs and the logits they came from (for entropy metrics). */
+    public record WithLogits(Variable logProbs, Variable nextTokenLogits) {}
+
     /**
      * Per-token log-probs {@code [B, T-1]} of the targets, zero wherever the completion mask is zero; logits are
      * divided by {@code temperature} first (use the sampling temperature for RL).
      */
     public static Variable perToken(Gpt model, SequenceBatch batch, double temperature) {
+        return perTokenWithLogits(model, batch, temperature).logProbs();
+    }
+
+    /** {@link #perToken} plus the next-token logits {@code [B, T-1, V]} (before the temperature). */
+    public static WithLogits perTokenWithLogits(Gpt model, SequenceBatch batch, double temperature) {
         Variable logits = model.forward(batch.ids(), batch.positions(), batch.padMask()); // [B, T, V]
         int t = batch.ids().size(1);
         Variable next = ShapeOps.narrow(logits, 1, 0, t - 1);                              // predicts ids[1..]
         Variable logp = Nn.tokenLogProbs(next, batch.targets(), temperature);              // [B, T-1]
-        return logp.mul(Variable.constant(batch.completionMask()));
+        return new WithLogits(logp.mul(Variable.constant(batch.completionMask())), next);
     }
 
     /** Sum over completion tokens, {@code [B]}. */

@@ -14,7 +14,7 @@ interface AttentionKernels {
     void gemm(int m, int n, int k, float[] a, int aOff, int ars, int aks, float[] b, int bOff, int ldb,
               float[] c, int cOff, int ldc, boolean accumulate);
 
-    /** The vector length in floats (1 for the plain twin): {@link CpuAttention} pads head rows to a multiple. */
+    /** The vector length in floats (1 for the plain twin). */
     int lanes();
 
     /** The largest of x[off..off+n) (-inf when every element is -inf). */

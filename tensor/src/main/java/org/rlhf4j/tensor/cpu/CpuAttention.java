@@ -422,8 +422,9 @@ public final class CpuAttention {
                 kern.gemm(nk, nd, mq, w.s, 0, 1, BK, g.dout, g.doo + head + i0 * nd, nd, g.dv, dvRows, nd, true);
                 kern.gemm(nk, nd, mq, w.dps, 0, 1, BK, q, qo + head + i0 * nd, nd, g.dk, dkRows, nd, true);
                 if (withDq) {
-                    int used = nk;
-                    kern.gemm(mq, nd, used, w.dps, 0, BK, 1, k, ko + head + j0 * nd, nd, g.dq, g.dqo + head + i0 * nd, nd, true);
+                    int used = Math.min(nk, i0 + mq - j0);
+                    kern.gemm(mq, nd, used, w.dps, 0, BK, 1, k, ko + head + j0 * nd, nd,
+                            g.dq, g.dqo + head + i0 * nd, nd, true);
                 }
             }
             kern.scale(g.dk, dkRows, nk * nd, scale);

@@ -1,5 +1,7 @@
 package org.rlhf4j.tensor.cpu;
 
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
 /**
  * Strided, batched matrix products on the CPU: {@code C_b = alpha * A_b · B_b + beta * C_b}.
  *
@@ -21,10 +23,10 @@ package org.rlhf4j.tensor.cpu;
  * row-major, go through a small per-thread tile buffer. alpha and beta are applied when the tile is
  * written back; beta applies on the first k block only, and beta == 0 never reads C.
  *
- * <p>Threads: each batch item is cut into parts along M or N (whichever has more micro-tiles), so that
- * batch * parts is a multiple of the thread count; every part is an independent blocked product with
- * its own packing buffers, so threads never wait on each other. Products below {@link #SMALL} multiply-adds
- * skip packing and threads and run a simple loop.
+ * <p>Threads: a batch with enough items runs one single-threaded product per item. Otherwise each product
+ * runs in parallel: the threads share the packed B block, packing its panels on demand, and take MC-row
+ * blocks of A (each packed by the thread that takes it) from a common pool. Products below {@link #SMALL} multiply-adds skip
+ * packing and threads and run a simple loop.
  */
 public final class CpuGemm {
     private static final boolean SIMD = Simd.ENABLED;
@@ -33,12 +35,12 @@ public final class CpuGemm {
     static final int MR = SIMD ? GemmSimdKernel.MR : GemmScalarKernel.MR;
     static final int NR = SIMD ? GemmSimdKernel.NR : GemmScalarKernel.NR;
 
-    /** Depth of a packed block: a KC x NR micro-panel of B (32 KiB at 256 x 32) stays in L1. */
-    static final int KC = Integer.getInteger("gemm.kc", 256);
-    /** Rows of a packed A block: MC x KC floats (150 KiB at 144 x 256) stay in L2. */
-    static final int MC = roundUp(Integer.getInteger("gemm.mc", 144), MR);
+    /** Depth of a packed block: a KC x NR micro-panel of B (48 KiB at 384 x 32) stays in L1 / L2. */
+    static final int KC = 384;
+    /** Rows of a packed A block: MC x KC floats (216 KiB at 144 x 384) stay in L2. */
+    static final int MC = roundUp(144, MR);
     /** Columns of a packed B block, KC x NC floats, in L3; large so that A is packed only once. */
-    static final int NC = roundUp(Integer.getInteger("gemm.nc", 4096), NR);
+    static final int NC = roundUp(4096, NR);
 
     /** Products with fewer multiply-adds than this (per batch item) use the simple loop path. */
     static final long SMALL = 1L << 15;
@@ -78,97 +80,174 @@ public final class CpuGemm {
             return;
         }
         int threads = Parallel.threads();
-        boolean splitM = ceilDiv(m, MR) >= ceilDiv(n, NR);
-        int tiles = splitM ? ceilDiv(m, MR) : ceilDiv(n, NR);
-        // Parts per item such that batch * parts is a multiple of the thread count.
-        int parts = work >= SPLIT ? Math.min(tiles, threads / gcd(batch, threads)) : 1;
-        int units = batch * parts;
-        Parallel.RangeBody body = (from, to) -> {
-            for (int u = from; u < to; u++) {
-                int bi = u / parts;
-                int part = u % parts;
-                int t0 = (int) ((long) tiles * part / parts);
-                int t1 = (int) ((long) tiles * (part + 1) / parts);
-                int m0 = 0, m1 = m, n0 = 0, n1 = n;
-                if (splitM) {
-                    m0 = t0 * MR;
-                    m1 = Math.min(m, t1 * MR);
-                } else {
-                    n0 = t0 * NR;
-                    n1 = Math.min(n, t1 * NR);
-                }
-                if (m0 >= m1 || n0 >= n1) continue;
-                blocked(m1 - m0, n1 - n0, k, alpha,
-                        a, aOff + bi * aBatchStride + m0 * aRowStride, aRowStride, aColStride,
-                        b, bOff + bi * bBatchStride + n0 * bColStride, bRowStride, bColStride,
-                        beta, c, cOff + bi * cBatchStride + m0 * cRowStride + n0 * cColStride, cRowStride, cColStride);
+        if (threads == 1 || (batch == 1 && work < SPLIT)) {
+            for (int bi = 0; bi < batch; bi++) {
+                blocked(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
+                        b, bOff + bi * bBatchStride, bRowStride, bColStride,
+                        beta, c, cOff + bi * cBatchStride, cRowStride, cColStride, false);
             }
-        };
-        if (units == 1 || (long) batch * work < SPLIT) {
-            body.run(0, units);
+        } else if (batch > 1 && (work < SPLIT || batch >= 2 * threads || batch % threads == 0)) {
+            // Enough batch items to keep every thread busy: one single-threaded product per item.
+            Parallel.forRange(batch, work, (from, to) -> {
+                for (int bi = from; bi < to; bi++) {
+                    blocked(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
+                            b, bOff + bi * bBatchStride, bRowStride, bColStride,
+                            beta, c, cOff + bi * cBatchStride, cRowStride, cColStride, false);
+                }
+            });
         } else {
-            Parallel.forEachTask(units, body);
+            for (int bi = 0; bi < batch; bi++) {
+                blocked(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
+                        b, bOff + bi * bBatchStride, bRowStride, bColStride,
+                        beta, c, cOff + bi * cBatchStride, cRowStride, cColStride, true);
+            }
         }
     }
 
     /** Per-thread packing buffers, grown on demand and reused across calls. */
     private static final class Buffers {
+        /** This thread's A block. */
         float[] packedA = new float[0];
+        /** The B block of a product this thread runs (shared with the workers when it runs in parallel). */
         float[] packedB = new float[0];
         final float[] tile = new float[MR * NR];
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
-    /** One single-threaded blocked product; a, b and c point at element (0, 0) of the operands. */
+    /**
+     * One blocked product; a, b and c point at element (0, 0) of the operands. In parallel, the threads
+     * share one packed KC x NC block of B (in the calling thread's buffer, each panel packed by the first
+     * thread to need it) and take MC-row blocks of A (and, when M has too few blocks, column ranges of B)
+     * off a common pool, which balances the load even when a core is busy with something else. One
+     * fork-join round per KC x NC block.
+     */
     private static void blocked(int m, int n, int k, float alpha,
             float[] a, int aBase, int aRs, int aCs,
             float[] b, int bBase, int bRs, int bCs,
-            float beta, float[] c, int cBase, int cRs, int cCs) {
-        Buffers buf = BUFFERS.get();
-        // Even block sizes: k = 384 runs as 2 x 192, not 256 + 128.
+            float beta, float[] c, int cBase, int cRs, int cCs, boolean parallel) {
+        int threads = parallel ? Parallel.threads() : 1;
+        // Even block sizes: k = 512 runs as 2 x 256, not 384 + 128.
         int kBlocks = ceilDiv(k, KC);
         int kcMax = ceilDiv(k, kBlocks);
-        int mBlocks = ceilDiv(m, MC);
-        int mcMax = roundUp(ceilDiv(m, mBlocks), MR);
         int nBlocks = ceilDiv(n, NC);
         int ncMax = roundUp(ceilDiv(n, nBlocks), NR);
-        if (buf.packedA.length < mcMax * kcMax) buf.packedA = new float[mcMax * kcMax];
-        if (buf.packedB.length < ncMax * kcMax) buf.packedB = new float[ncMax * kcMax];
-        float[] packedA = buf.packedA;
-        float[] packedB = buf.packedB;
-        float[] tile = buf.tile;
-        boolean rowMajorC = cCs == 1;
+        // In parallel, blocks of A small enough to give every thread at least two.
+        int mcTarget = parallel ? Math.min(MC, roundUp(ceilDiv(m, 2 * threads), MR)) : MC;
+        int mcMax = roundUp(ceilDiv(m, ceilDiv(m, mcTarget)), MR);
+        int mBlocks = ceilDiv(m, mcMax);
+
+        Buffers own = BUFFERS.get();
+        if (own.packedB.length < ncMax * kcMax) own.packedB = new float[ncMax * kcMax];
+        float[] packedB = own.packedB;
 
         for (int jc = 0; jc < n; jc += ncMax) {
             int nc = Math.min(ncMax, n - jc);
+            int panels = ceilDiv(nc, NR);
+            int nParts = parallel && mBlocks < 2 * threads ? Math.min(panels, ceilDiv(2 * threads, mBlocks)) : 1;
+            int items = mBlocks * nParts;
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
                 float betaBlock = pc == 0 ? beta : 1f;
-                packB(kc, nc, b, bBase + pc * bRs + jc * bCs, bRs, bCs, packedB);
-                for (int ic = 0; ic < m; ic += mcMax) {
-                    int mc = Math.min(mcMax, m - ic);
-                    packA(mc, kc, a, aBase + ic * aRs + pc * aCs, aRs, aCs, packedA);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr);
-                        int bIdx = jr * kc;
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
-                            int aIdx = ir * kc;
-                            int cIdx = cBase + (ic + ir) * cRs + (jc + jr) * cCs;
-                            if (SIMD) {
-                                GemmSimdKernel.kernel(kc, packedA, aIdx, packedB, bIdx, tile);
-                                if (mr == MR && nr == NR && rowMajorC) {
-                                    GemmSimdKernel.update(tile, alpha, betaBlock, c, cIdx, cRs);
-                                } else {
-                                    writeTile(tile, mr, nr, alpha, betaBlock, c, cIdx, cRs, cCs);
-                                }
-                            } else {
-                                GemmScalarKernel.kernel(kc, packedA, aIdx, packedB, bIdx, tile);
-                                writeTile(tile, mr, nr, alpha, betaBlock, c, cIdx, cRs, cCs);
-                            }
+                int bBlock = bBase + pc * bRs + jc * bCs;
+                int aBlock = aBase + pc * aCs;
+                int cBlock = cBase + jc * cCs;
+                // In parallel, a panel of B is packed by the first thread that needs it.
+                PackedB packedBlock = new PackedB(kc, nc, b, bBlock, bRs, bCs, packedB, parallel);
+                if (!parallel) packB(kc, 0, nc, b, bBlock, bRs, bCs, packedB);
+                Parallel.RangeBody multiply = (from, to) -> {
+                    Buffers mine = BUFFERS.get();
+                    if (mine.packedA.length < mcMax * kc) mine.packedA = new float[mcMax * kcMax];
+                    int packed = -1;
+                    for (int item = from; item < to; item++) {
+                        int block = item / nParts;
+                        int part = item % nParts;
+                        int ic = block * mcMax;
+                        int mc = Math.min(mcMax, m - ic);
+                        if (block != packed) {
+                            packA(mc, kc, a, aBlock + ic * aRs, aRs, aCs, mine.packedA);
+                            packed = block;
                         }
+                        int q0 = panels * part / nParts;
+                        int q1 = panels * (part + 1) / nParts;
+                        // Items start their sweep at different panels, so threads pack different panels first.
+                        int first = (int) ((long) (q1 - q0) * block / mBlocks);
+                        macroKernel(mc, kc, q0, q1, first, mine.packedA, packedBlock, alpha, betaBlock,
+                                c, cBlock + ic * cRs, cRs, cCs, mine.tile);
                     }
+                };
+                if (parallel) {
+                    Parallel.forRange(items, (long) mcMax * kc * nc / nParts, multiply);
+                } else {
+                    multiply.run(0, items);
+                }
+            }
+        }
+    }
+
+    /** A KC x NC block of B being packed into NR-column micro-panels, on demand when shared by threads. */
+    private static final class PackedB {
+        private static final int NOT_PACKED = 0, PACKING = 1, PACKED = 2;
+        final int kc, nc;
+        final float[] src;
+        final int base, rs, cs;
+        final float[] panels;
+        /** Per panel: NOT_PACKED, PACKING or PACKED; null when the whole block was packed up front. */
+        final AtomicIntegerArray state;
+
+        PackedB(int kc, int nc, float[] src, int base, int rs, int cs, float[] panels, boolean onDemand) {
+            this.kc = kc;
+            this.nc = nc;
+            this.src = src;
+            this.base = base;
+            this.rs = rs;
+            this.cs = cs;
+            this.panels = panels;
+            this.state = onDemand ? new AtomicIntegerArray(ceilDiv(nc, NR)) : null;
+        }
+
+        /** Returns once panel q is packed, packing it if no other thread has started to. */
+        void ensurePacked(int q) {
+            if (state == null || state.get(q) == PACKED) return;
+            if (state.compareAndSet(q, NOT_PACKED, PACKING)) {
+                packB(kc, q * NR, Math.min(nc, (q + 1) * NR), src, base, rs, cs, panels);
+                state.set(q, PACKED);
+            } else {
+                // Another thread is packing it right now: a few microseconds.
+                while (state.get(q) != PACKED) Thread.onSpinWait();
+            }
+        }
+    }
+
+    /**
+     * C[0:mc, panels q0..q1 of the block] = alpha * packedA · packedB + beta * C, sweeping the panels
+     * from {@code q0 + first}, wrapping around; c points at the block's element (0, 0).
+     */
+    private static void macroKernel(int mc, int kc, int q0, int q1, int first, float[] packedA, PackedB packedB,
+            float alpha, float beta, float[] c, int cBlock, int cRs, int cCs, float[] tile) {
+        boolean rowMajorC = cCs == 1;
+        int count = q1 - q0;
+        for (int t = 0; t < count; t++) {
+            int q = q0 + (first + t) % count;
+            packedB.ensurePacked(q);
+            int jr = q * NR;
+            int nr = Math.min(NR, packedB.nc - jr);
+            int bIdx = jr * kc;
+            float[] bp = packedB.panels;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir);
+                int aIdx = ir * kc;
+                int cIdx = cBlock + ir * cRs + jr * cCs;
+                if (SIMD) {
+                    GemmSimdKernel.kernel(kc, packedA, aIdx, bp, bIdx, tile);
+                    if (mr == MR && nr == NR && rowMajorC) {
+                        GemmSimdKernel.update(tile, alpha, beta, c, cIdx, cRs);
+                    } else {
+                        writeTile(tile, mr, nr, alpha, beta, c, cIdx, cRs, cCs);
+                    }
+                } else {
+                    GemmScalarKernel.kernel(kc, packedA, aIdx, bp, bIdx, tile);
+                    writeTile(tile, mr, nr, alpha, beta, c, cIdx, cRs, cCs);
                 }
             }
         }
@@ -211,12 +290,13 @@ public final class CpuGemm {
     }
 
     /**
-     * Packs the kc x nc block of B at {@code base} into NR-column micro-panels: panel q holds columns
-     * [q*NR, q*NR + NR) as {@code dst[q*NR*kc + p*NR + j]}, columns past nc zero.
+     * Packs columns [j0, j1) of the kc-row block of B at {@code base} (j0 a multiple of NR) into NR-column
+     * micro-panels: panel q holds columns [q*NR, q*NR + NR) as {@code dst[q*NR*kc + p*NR + j]}, columns
+     * past j1 zero.
      */
-    static void packB(int kc, int nc, float[] b, int base, int rs, int cs, float[] dst) {
-        for (int jr = 0; jr < nc; jr += NR) {
-            int nr = Math.min(NR, nc - jr);
+    static void packB(int kc, int j0, int j1, float[] b, int base, int rs, int cs, float[] dst) {
+        for (int jr = j0; jr < j1; jr += NR) {
+            int nr = Math.min(NR, j1 - jr);
             int d = jr * kc;
             if (cs == 1) {
                 // Row-major B: a row of the panel is contiguous.
@@ -375,14 +455,5 @@ public final class CpuGemm {
 
     private static int roundUp(int x, int multiple) {
         return ceilDiv(x, multiple) * multiple;
-    }
-
-    private static int gcd(int x, int y) {
-        while (y != 0) {
-            int t = x % y;
-            x = y;
-            y = t;
-        }
-        return x;
     }
 }

@@ -9,13 +9,15 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Vector API twin of {@link AttentionKernels}. Loaded reflectively, only when {@link Simd#ENABLED}. The matrix
  * product keeps a 4-row by 2-vector tile of C in registers and streams B along its rows, broadcasting one
- * element of A per row and step; {@link CpuAttention} pads the blocks so that n is a multiple of the vector
- * length, and the scalar tails below only serve other shapes.
+ * element of A per row and step (with 512-bit vectors a wider tile measured no faster: this one already runs
+ * near the FMA peak). {@link CpuAttention} calls it with n = BK, a multiple of two vectors, or n = D; the
+ * single-vector and scalar tails cover head dimensions that are not multiples of the vector length.
  *
  * <p>Only operations whose results the Vector API pins down exactly (lanewise IEEE arithmetic, fma, max,
- * exact conversions) are used, so that interpreted, C1 and C2 code give bitwise equal results and the kernels
- * stay deterministic: {@code VectorOperators.EXP} (an approximation that differs between the intrinsic and
- * its Java fallback) is replaced by {@link #exp}, and sums across lanes are done in lane order.
+ * compares, bit reinterpretation) are used, so that interpreted, C1 and C2 code give bitwise equal results and
+ * the kernels stay deterministic: {@code VectorOperators.EXP} (an approximation that differs between the
+ * intrinsic and its Java fallback) is replaced by {@link #exp}, and {@code reduceLanes(ADD)} (whose order is
+ * unspecified) by a fixed tree.
  */
 final class VectorAttentionKernels implements AttentionKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -43,7 +45,9 @@ final class VectorAttentionKernels implements AttentionKernels {
             int a0 = aOff + r * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
             int c0 = cOff + r * ldc, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
             int j = 0;
-            for (; j < n2; j += 2 * L) tile4x2(k, a, a0, a1, a2, a3, aks, b, bOff + j, ldb, c, c0 + j, c1 + j, c2 + j, c3 + j, accumulate);
+            for (; j < n2; j += 2 * L) {
+                tile4x2(k, a, a0, a1, a2, a3, aks, b, bOff + j, ldb, c, c0 + j, c1 + j, c2 + j, c3 + j, accumulate);
+            }
             for (; j < n1; j += L) {
                 for (int rr = 0; rr < 4; rr++) {
                     row1(k, a, aOff + (r + rr) * ars, aks, b, bOff + j, ldb, c, cOff + (r + rr) * ldc + j, accumulate);
@@ -51,7 +55,8 @@ final class VectorAttentionKernels implements AttentionKernels {
             }
             if (j < n) {
                 for (int rr = 0; rr < 4; rr++) {
-                    scalarTail(k, a, aOff + (r + rr) * ars, aks, b, bOff, ldb, c, cOff + (r + rr) * ldc, j, n, accumulate);
+                    int ar = aOff + (r + rr) * ars, cr = cOff + (r + rr) * ldc;
+                    scalarTail(k, a, ar, aks, b, bOff, ldb, c, cr, j, n, accumulate);
                 }
             }
         }
@@ -160,8 +165,10 @@ final class VectorAttentionKernels implements AttentionKernels {
             }
             // Across lanes by a fixed pairwise tree (reduceLanes(ADD) leaves its order to the implementation).
             acc.intoArray(lanes, 0);
-            for (int w = L / 2; w >= 1; w /= 2) {
-                for (int j = 0; j < w; j++) lanes[j] += lanes[j + w];
+            for (int w = L; w > 1; ) {
+                int half = (w + 1) / 2;
+                for (int j = 0; j + half < w; j++) lanes[j] += lanes[j + half];
+                w = half;
             }
             sum = lanes[0];
         }
@@ -195,7 +202,7 @@ final class VectorAttentionKernels implements AttentionKernels {
         p = p.fma(r, FloatVector.broadcast(S, K.P5));
         p = p.mul(r.mul(r)).add(r).add(1f);
         // 2^n: the exponent field n + 127
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).add(127 - ROUND_BITS).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits = t.reinterpretAsInts().add(127 - ROUND_BITS).lanewise(VectorOperators.LSHL, 23);
         return p.mul(bits.reinterpretAsFloats()).blend(0f, underflow);
     }
 

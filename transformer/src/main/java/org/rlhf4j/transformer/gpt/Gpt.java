@@ -68,7 +68,7 @@ public final class Gpt extends Module {
             // GPT-2 scales the residual projections' init by 1/sqrt(2 * layers)
             this.cProj = child("c_proj", new Linear(c.width(), c.width(), true,
                     0.02 / Math.sqrt(2.0 * Math.max(1, c.layers())), dtype, gen));
-            this.residDropout = new Dropout(c.dropout(), gen);
+            this.residDropout = child("resid_dropout", new Dropout(c.dropout(), gen));
         }
 
         /** x {@code [B, T, C]} -> {@code [B, T, C]}; padMask null or additive {@code [B, T]}. */
@@ -118,7 +118,7 @@ public final class Gpt extends Module {
             this.cFc = child("c_fc", new Linear(c.width(), 4 * c.width(), true, 0.02, dtype, gen));
             this.cProj = child("c_proj", new Linear(4 * c.width(), c.width(), true,
                     0.02 / Math.sqrt(2.0 * Math.max(1, c.layers())), dtype, gen));
-            this.dropout = new Dropout(c.dropout(), gen);
+            this.dropout = child("dropout", new Dropout(c.dropout(), gen));
         }
 
         Variable forward(Variable x) {
@@ -160,7 +160,7 @@ public final class Gpt extends Module {
         Trunk(Config c, DType dtype, Generator gen) {
             this.wte = child("wte", new Embedding(c.vocabSize(), c.width(), 0.02, dtype, gen));
             this.wpe = child("wpe", new Embedding(c.contextLength(), c.width(), 0.01, dtype, gen));
-            this.drop = new Dropout(c.dropout(), gen);
+            this.drop = child("drop", new Dropout(c.dropout(), gen));
             this.h = child("h", new ModuleList<>());
             for (int i = 0; i < c.layers(); i++) h.add(new Block(c, dtype, gen));
             this.lnF = child("ln_f", new LayerNorm(c.width(), c.layerNormEps(), dtype));

@@ -29,15 +29,12 @@ public final class ByteTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean allowSpecial) {
+        if (!allowSpecial) return ids(Utf8.encode(text));
         var out = new IntArrayBuilder(text.length() + 8);
-        if (!allowSpecial) {
-            appendBytes(text, 0, text.length(), out);
-            return out.toArray();
-        }
         special.split(text, new SpecialTokens.Sink() {
             @Override
             public void text(String t, int from, int to) {
-                appendBytes(t, from, to, out);
+                out.addAll(ids(Utf8.encode(t, from, to)));
             }
 
             @Override
@@ -48,8 +45,10 @@ public final class ByteTokenizer implements Tokenizer {
         return out.toArray();
     }
 
-    private static void appendBytes(String text, int from, int to, IntArrayBuilder out) {
-        for (byte b : Utf8.encode(text, from, to)) out.add(b & 0xFF);
+    private static int[] ids(byte[] bytes) {
+        int[] ids = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) ids[i] = bytes[i] & 0xFF;
+        return ids;
     }
 
     @Override

@@ -13,9 +13,9 @@ import java.util.regex.Pattern;
  * <p>The pattern is GPT-2's, character for character. GPT-2 compiled it with Python's {@code regex} module,
  * where {@code \s} is the Unicode White_Space property and {@code \p{L}}, {@code \p{N}} are the letter and number
  * general categories; {@link Pattern#UNICODE_CHARACTER_CLASS} gives Java's {@code \s} the same meaning, and Java
- * matches whole code points, so the splits agree except on characters that the two Unicode versions classify
- * differently (ones assigned after the JVM's Unicode version). Alternation picks the first alternative that
- * matches in both engines, so {@code "'s"} is a contraction and {@code "'S"} is punctuation, as in GPT-2.
+ * matches whole code points. So the splits agree, except on characters that the JVM's Unicode version (13 for
+ * Java 17) leaves unassigned and a newer one classifies as letters or numbers. Alternation takes the first
+ * alternative that matches in both engines, so {@code "'s"} is a contraction and {@code "'S"} is punctuation.
  */
 public final class Gpt2PreTokenizer {
     public static final String REGEX = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";

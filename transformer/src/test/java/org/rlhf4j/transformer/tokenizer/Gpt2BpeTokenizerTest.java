@@ -66,6 +66,12 @@ class Gpt2BpeTokenizerTest {
     }
 
     @Test
+    void unpairedSurrogatesEncodeAsTheReplacementCharacter() {
+        assertArrayEquals(tokenizer.encode("a \uFFFDb"), tokenizer.encode("a \uD800b"));
+        assertEquals("\uFFFD\uFFFD x", tokenizer.decode(tokenizer.encode("\uDC00\uD83D x")));
+    }
+
+    @Test
     void mergesCompressTheTrainingText() {
         int bytes = TinyBpeTrainer.CORPUS.getBytes(StandardCharsets.UTF_8).length;
         int tokens = tokenizer.encode(TinyBpeTrainer.CORPUS).length;

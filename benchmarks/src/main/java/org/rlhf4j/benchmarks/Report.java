@@ -1,0 +1,200 @@
+package org.rlhf4j.benchmarks;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs the JMH benchmarks of this package and prints one markdown table per benchmark class: a row per
+ * combination of {@code @Param}s, a rate column for rlhf4j and for each peer, and the ratio rlhf4j / peer.
+ * Any benchmark class that implements {@link Reported} shows up without changes here.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar [options]
+ *   --quick                 2 warm-up + 3 measured iterations of 0.5 s (default 3 + 5 of 1 s)
+ *   --filter REGEX          benchmarks to run (JMH include regex; repeatable), default: all of this package
+ *   --exclude REGEX         benchmarks to skip (repeatable), default: the EJML peer (.*\.ejml$)
+ *   --all                   drop the default exclusion
+ *   -p NAME=V1,V2           override a @Param, e.g. -p shape=1024x1024x1024 -p layout=NN
+ *   --threads N             threads for rlhf4j and the peers (default: one per core)
+ *   --forks N               JMH forks per benchmark (default 1)
+ *   --json FILE             also write JMH's JSON results to FILE
+ * </pre>
+ */
+public final class Report {
+    private Report() {}
+
+    public static void main(String[] args) throws RunnerException {
+        ChainedOptionsBuilder options = new OptionsBuilder();
+        List<String> includes = new ArrayList<>();
+        List<String> excludes = new ArrayList<>();
+        boolean all = false;
+        boolean quick = false;
+        int threads = 0;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            switch (arg) {
+                case "--quick" -> quick = true;
+                case "--all" -> all = true;
+                case "--filter" -> includes.add(value(args, ++i, arg));
+                case "--exclude" -> excludes.add(value(args, ++i, arg));
+                case "--threads" -> threads = Integer.parseInt(value(args, ++i, arg));
+                case "--forks" -> options.forks(Integer.parseInt(value(args, ++i, arg)));
+                case "--json" -> options.resultFormat(ResultFormatType.JSON).result(value(args, ++i, arg));
+                case "-p" -> {
+                    String p = value(args, ++i, arg);
+                    int eq = p.indexOf('=');
+                    if (eq <= 0) throw new IllegalArgumentException("-p expects NAME=V1,V2, found " + p);
+                    options.param(p.substring(0, eq), p.substring(eq + 1).split(","));
+                }
+                case "-h", "--help" -> {
+                    System.out.println("usage: Report [--quick] [--filter REGEX] [--exclude REGEX] [--all]"
+                            + " [-p NAME=V1,V2] [--threads N] [--forks N] [--json FILE]");
+                    return;
+                }
+                default -> throw new IllegalArgumentException("unknown option " + arg + " (try --help)");
+            }
+        }
+        if (includes.isEmpty()) includes.add(Report.class.getPackageName() + "\\..*");
+        if (excludes.isEmpty() && !all) excludes.add(".*\\.ejml$");
+        includes.forEach(options::include);
+        excludes.forEach(options::exclude);
+        if (threads > 0) options.param("threads", Integer.toString(threads));
+        if (quick) {
+            options.warmupIterations(2).warmupTime(TimeValue.milliseconds(500))
+                    .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
+        }
+        String loadBefore = loadAverage();
+        Collection<RunResult> results = new Runner(options.build()).run();
+        System.out.println();
+        System.out.print(markdown(results));
+        // Other processes on the machine lower every number, and the peers' thread pools suffer most.
+        System.out.println("Load average (1 min) before the run: " + loadBefore + ", after: " + loadAverage());
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
+        return args[i];
+    }
+
+    /** One table per benchmark class, rows keyed by the {@code @Param} values other than threads. */
+    static String markdown(Collection<RunResult> results) {
+        // class -> row key -> method -> score (ops/s)
+        Map<String, Map<String, Map<String, Double>>> tables = new LinkedHashMap<>();
+        Map<String, Map<String, Map<String, String>>> rowParams = new LinkedHashMap<>();
+        Map<String, String> threadsByClass = new LinkedHashMap<>();
+        for (RunResult result : results) {
+            BenchmarkParams params = result.getParams();
+            String benchmark = params.getBenchmark();
+            int dot = benchmark.lastIndexOf('.');
+            String className = benchmark.substring(0, dot);
+            String method = benchmark.substring(dot + 1);
+            Map<String, String> values = new LinkedHashMap<>();
+            List<String> keys = new ArrayList<>(paramOrder(className));
+            for (String key : params.getParamsKeys()) if (!keys.contains(key)) keys.add(key);
+            for (String key : keys) if (params.getParam(key) != null) values.put(key, params.getParam(key));
+            String threads = values.remove("threads");
+            if (threads != null) threadsByClass.put(className, threads);
+            String row = String.join(" | ", values.values());
+            tables.computeIfAbsent(className, x -> new LinkedHashMap<>())
+                    .computeIfAbsent(row, x -> new LinkedHashMap<>())
+                    .put(method, result.getPrimaryResult().getScore());
+            rowParams.computeIfAbsent(className, x -> new LinkedHashMap<>()).put(row, values);
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Machine: %d cores, %s %s, Java %s%n%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
+                System.getProperty("os.arch"), System.getProperty("java.version")));
+        for (var table : tables.entrySet()) {
+            String className = table.getKey();
+            Reported reported = reportedOf(className);
+            String unit = reported == null ? "ops/s" : reported.unit();
+            String ours = reported == null ? "rlhf4j" : reported.ours();
+            List<String> methods = new ArrayList<>();
+            for (var row : table.getValue().values()) {
+                for (String method : row.keySet()) if (!methods.contains(method)) methods.add(method);
+            }
+            methods.sort((x, y) -> x.equals(ours) ? -1 : y.equals(ours) ? 1 : 0);
+            List<String> peers = methods.stream().filter(x -> !x.equals(ours)).toList();
+            Map<String, String> firstParams = rowParams.get(className).values().iterator().next();
+
+            String simpleName = className.substring(className.lastIndexOf('.') + 1);
+            String threads = threadsByClass.get(className);
+            out.append("### ").append(simpleName).append(" (").append(unit).append(", higher is better")
+                    .append(threads == null ? "" : ", threads " + ("0".equals(threads) ? "= cores" : threads))
+                    .append(")\n\n|");
+            for (String key : firstParams.keySet()) out.append(' ').append(key).append(" |");
+            for (String method : methods) out.append(' ').append(method).append(' ').append(unit).append(" |");
+            if (methods.contains(ours)) for (String peer : peers) out.append(' ').append(ours).append(" / ").append(peer).append(" |");
+            out.append("\n|");
+            int columns = firstParams.size() + methods.size() + (methods.contains(ours) ? peers.size() : 0);
+            out.append(" --- |".repeat(columns)).append('\n');
+            for (var row : table.getValue().entrySet()) {
+                Map<String, String> params = rowParams.get(className).get(row.getKey());
+                double work = reported == null ? 1.0 : reported.workPerOp(params);
+                out.append("| ").append(row.getKey()).append(" |");
+                for (String method : methods) {
+                    Double score = row.getValue().get(method);
+                    out.append(score == null ? " - |" : String.format(Locale.ROOT, " %.1f |", score * work));
+                }
+                Double mine = row.getValue().get(ours);
+                if (methods.contains(ours)) {
+                    for (String peer : peers) {
+                        Double theirs = row.getValue().get(peer);
+                        out.append(mine == null || theirs == null ? " - |"
+                                : String.format(Locale.ROOT, " %.2f |", mine / theirs));
+                    }
+                }
+                out.append('\n');
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    /** The class's {@code @Param} fields in declaration order (JMH itself sorts them by name). */
+    private static List<String> paramOrder(String className) {
+        List<String> names = new ArrayList<>();
+        try {
+            for (Field field : Class.forName(className).getDeclaredFields()) {
+                if (field.isAnnotationPresent(Param.class)) names.add(field.getName());
+            }
+        } catch (ClassNotFoundException | LinkageError e) {
+            // Fall back to JMH's order.
+        }
+        return names;
+    }
+
+    private static Reported reportedOf(String className) {
+        try {
+            Object instance = Class.forName(className).getDeclaredConstructor().newInstance();
+            return instance instanceof Reported r ? r : null;
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package org.rlhf4j.rl.grpo;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.rlhf4j.autograd.Grad;
+import org.rlhf4j.rl.logprobs.SequenceLogProbs;
+import org.rlhf4j.rl.ppo.PpoMath;
+import org.rlhf4j.rl.rollout.Rollout;
+import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Tensor;
+import org.rlhf4j.transformer.gpt.Gpt;
+import org.rlhf4j.transformer.gpt.SamplingConfig;
+import org.rlhf4j.transformer.optim.AdamW;
+import org.rlhf4j.transformer.optim.GradClip;
+
+/**
+ * Group Relative Policy Optimization as TRL's GRPOTrainer does it with {@code num_iterations = 1}: each prompt is
+ * sampled {@code numGenerations} times, rewards are normalised within the group, and the clipped surrogate (plus
+ * an optional k3 KL to a frozen reference) is aggregated as {@code lossType} says. No value model.
+ */
+public final class GrpoTrainer {
+    /** Scores one completion of one prompt (token ids; decode them as the task needs). */
+    @FunctionalInterface
+    public interface RewardFunction {
+        double reward(int[] prompt, int[] completion);
+    }
+
+    private final Gpt policy, reference;
+    private final RewardFunction rewardFunction;
+    private final GrpoConfig config;
+    private final int eosId, padId;
+    private final AdamW optimizer;
+    private long step;
+
+    /** {@code reference} may be null when beta is 0 (TRL then loads no reference model either). */
+    public GrpoTrainer(Gpt policy, Gpt reference, RewardFunction rewardFunction, GrpoConfig config, int eosId, int padId) {
+        if (config.beta() > 0 && reference == null) {
+            throw new IllegalArgumentException("GrpoTrainer: beta " + config.beta() + " needs a reference model");
+        }
+        this.policy = policy;
+        this.reference = reference;
+        this.rewardFunction = rewardFunction;
+        this.config = config;
+        this.eosId = eosId;
+        this.padId = padId;
+        this.optimizer = new AdamW(policy.namedParameters(), AdamW.Config.defaults().withLearningRate(config.learningRate()));
+    }
+
+    public Gpt policy() {
+        return policy;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** One GRPO step on {@code prompts} (each sampled numGenerations times); returns TRL-named metrics. */
+    public Map<String, Object> trainStep(int[][] prompts) {
+        int g = config.numGenerations();
+        int[][] expanded = new int[prompts.length * g][];
+        long[] seeds = new long[expanded.length];
+        for (int i = 0; i < expanded.length; i++) {
+            expanded[i] = prompts[i / g];
+            seeds[i] = config.seed() * 1_000_003L + step * expanded.length + i; // distinct stream per sample and step
+        }
+        SamplingConfig sampling = new SamplingConfig(config.maxCompletionLength(), config.temperature(), config.topK(),
+                config.topP(), eosId, padId, config.seed());
+        Rollout rollout = Rollout.sample(policy, config.beta() > 0 ? reference : null, expanded, sampling, seeds);
+
+        double[] r = new double[expanded.length];
+        for (int i = 0; i < r.length; i++) r[i] = rewardFunction.reward(expanded[i], rollout.completions()[i]);
+        GrpoMath.GroupAdvantages adv = GrpoMath.advantages(Tensor.of(r).to(policy.dtype()), g, config.scaleRewards());
+
+        policy.train();
+        SequenceLogProbs.WithLogits out = SequenceLogProbs.perTokenWithLogits(policy, rollout.batch(), config.temperature());
+        Tensor mask = rollout.batch().completionMask();
+        GrpoMath.Loss loss = GrpoMath.loss(out.logProbs(), rollout.policyLogProbs(), rollout.referenceLogProbs(),
+                adv.advantages(), mask, config.epsilon(), config.epsilonHigh(), config.beta(), config.lossType(),
+                config.maxCompletionLength());
+        double lossValue = loss.loss().data().item();
+        if (!Double.isFinite(lossValue)) {
+            throw new ArithmeticException("GrpoTrainer: loss is " + lossValue + " at step " + step + "; stopping before the update");
+        }
+        loss.loss().backward();
+        double gradNorm = GradClip.clipGlobalNormOrThrow(policy.namedParameters(), config.maxGradNorm());
+        optimizer.step();
+        optimizer.zeroGrad();
+        step++;
+
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", step);
+        m.put("loss", lossValue);
+        m.put("grad_norm", gradNorm);
+        m.putAll(adv.metrics());
+        m.putAll(loss.metrics());
+        try (var noGrad = Grad.disabled()) {
+            Tensor entropy = PpoMath.entropy(out.nextTokenLogits().data().div(config.temperature()));
+            m.put("entropy", PpoMath.maskedMean(entropy, mask));
+        }
+        double length = 0;
+        for (int[] c : rollout.completions()) length += c.length;
+        m.put("completions/mean_length", length / expanded.length);
+        return m;
+    }
+
+    /** Dtype of the policy (for callers building tensors). */
+    public DType dtype() {
+        return policy.dtype();
+    }
+
+}
