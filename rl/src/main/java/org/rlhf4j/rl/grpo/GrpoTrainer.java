@@ -67,10 +67,13 @@ public final class GrpoTrainer {
                 config.topP(), eosId, padId, config.seed());
         Rollout rollout = Rollout.sample(policy, config.beta() > 0 ? reference : null, expanded, sampling, seeds);
 
+        long scoreStart = System.nanoTime();
         double[] r = new double[expanded.length];
         for (int i = 0; i < r.length; i++) r[i] = rewardFunction.reward(expanded[i], rollout.completions()[i]);
         GrpoMath.GroupAdvantages adv = GrpoMath.advantages(Tensor.of(r).to(policy.dtype()), g, config.scaleRewards());
 
+        double scoreSeconds = (System.nanoTime() - scoreStart) * 1e-9;
+        long f0 = System.nanoTime();
         policy.train();
         SequenceLogProbs.WithLogits out = SequenceLogProbs.perTokenWithLogits(policy, rollout.batch(), config.temperature());
         Tensor mask = rollout.batch().completionMask();
@@ -81,10 +84,12 @@ public final class GrpoTrainer {
         if (!Double.isFinite(lossValue)) {
             throw new ArithmeticException("GrpoTrainer: loss is " + lossValue + " at step " + step + "; stopping before the update");
         }
+        long f1 = System.nanoTime();
         loss.loss().backward();
         double gradNorm = GradClip.clipGlobalNormOrThrow(policy.namedParameters(), config.maxGradNorm());
         optimizer.step();
         optimizer.zeroGrad();
+        long f2 = System.nanoTime();
         step++;
 
         Map<String, Object> m = new LinkedHashMap<>();
@@ -100,6 +105,11 @@ public final class GrpoTrainer {
         double length = 0;
         for (int[] c : rollout.completions()) length += c.length;
         m.put("completions/mean_length", length / expanded.length);
+        m.put("time/generation_s", rollout.generationSeconds());
+        m.put("time/logprobs_s", rollout.logProbSeconds());
+        m.put("time/score_s", scoreSeconds);
+        m.put("time/forward_s", (f1 - f0) * 1e-9);
+        m.put("time/backward_s", (f2 - f1) * 1e-9);
         return m;
     }
 

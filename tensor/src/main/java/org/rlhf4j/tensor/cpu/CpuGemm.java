@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  *
  * <p>Threads: a batch with enough items runs one single-threaded product per item. Otherwise each product
  * runs in parallel: the threads share the packed B block, packing its panels on demand, and take MC-row
- * blocks of A (each packed by the thread that takes it) from a common pool. Products below {@link #SMALL} multiply-adds skip
- * packing and threads and run a simple loop.
+ * blocks of A (each packed by the thread that takes it) from a common pool. Products below {@link #SMALL}
+ * multiply-adds skip packing and threads and run a simple loop.
  */
 public final class CpuGemm {
     private static final boolean SIMD = Simd.ENABLED;
@@ -303,11 +303,13 @@ public final class CpuGemm {
                 for (int p = 0; p < kc; p++) {
                     System.arraycopy(b, base + p * rs + jr, dst, d + p * NR, nr);
                 }
-            } else if (rs == 1) {
-                // Transposed B: read each column contiguously, write with stride NR.
-                for (int j = 0; j < nr; j++) {
-                    int s = base + (jr + j) * cs;
-                    for (int p = 0; p < kc; p++) dst[d + p * NR + j] = b[s + p];
+            } else if (rs == 1 && nr == NR) {
+                // Transposed B: write each packed row contiguously, reading NR column streams; the reads
+                // stay in L1 while the written panel (larger than L1) is touched only once.
+                int s = base + jr * cs;
+                for (int p = 0; p < kc; p++) {
+                    int o = d + p * NR;
+                    for (int j = 0; j < NR; j++) dst[o + j] = b[s + j * cs + p];
                 }
             } else {
                 for (int p = 0; p < kc; p++) {

@@ -11,7 +11,10 @@ import org.rlhf4j.tensor.UnaryOp;
 
 /**
  * Vector API F32 loops. Loaded reflectively, only when {@link Simd#ENABLED}, so that the rest of the backend
- * works on a JVM without {@code jdk.incubator.vector}. Tails shorter than a vector use the scalar twin.
+ * works on a JVM without {@code jdk.incubator.vector}. Transcendentals come from {@link VectorMath}, never from
+ * {@code VectorOperators} (whose approximations differ between interpreted and compiled code), and POW is
+ * Math.pow lane by lane, so every result is the same bits whenever the JIT compiles a loop. Unary tails run
+ * the vector loop on a padded copy; the other tails use the scalar twin, whose float arithmetic is the same.
  */
 final class VectorFloatKernels implements FloatKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -20,39 +23,11 @@ final class VectorFloatKernels implements FloatKernels {
 
     private final ScalarFloatKernels tail = new ScalarFloatKernels();
 
-    private static FloatVector unaryVec(UnaryOp op, FloatVector v) {
-        switch (op) {
-            case NEG: return v.neg();
-            case ABS: return v.abs();
-            case EXP: return v.lanewise(VectorOperators.EXP);
-            case LOG: return v.lanewise(VectorOperators.LOG);
-            case SQRT: return v.sqrt();
-            case RSQRT: return v.broadcast(1f).div(v.sqrt());
-            case TANH: return v.lanewise(VectorOperators.TANH);
-            case SIGMOID: {
-                // 1 / (1 + e^-x): e^-x overflows to +inf for very negative x, giving exactly 0, never NaN.
-                FloatVector e = v.neg().lanewise(VectorOperators.EXP);
-                return v.broadcast(1f).div(e.add(1f));
-            }
-            case RELU: return v.max(0f);
-            case GELU: {
-                FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C);
-                // halve before multiplying by x: (1 + tanh) * x overflows for |x| near the F32 maximum
-                return inner.lanewise(VectorOperators.TANH).add(1f).mul(0.5f).mul(v);
-            }
-            case SOFTPLUS: {
-                FloatVector t = v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
-                return v.max(0f).add(t);
-            }
-            case LOG_SIGMOID: {
-                FloatVector t = v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
-                return v.min(0f).sub(t);
-            }
-            case SQUARE: return v.mul(v);
-            case RECIPROCAL: return v.broadcast(1f).div(v);
-            default: return null;
-        }
-    }
+    // Each transcendental op has its own loop method, with one call of its VectorMath function, so that C2
+    // inlines that function into the loop: a vector that crosses a call that was not inlined is boxed, which
+    // costs more than the math. (One loop around a switch over every op would exceed C2's inlining budget.) The
+    // tail of a run goes through the same loop, on a vector-length copy padded with zeros, so an element's bits
+    // never depend on where a run starts or ends, and runs are split by thread count.
 
     @Override
     public void unary(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
@@ -60,21 +35,90 @@ final class VectorFloatKernels implements FloatKernels {
             tail.unary(op, x, xo, y, yo, n);
             return;
         }
-        int i = 0;
-        int bound = S.loopBound(n);
-        if (op == UnaryOp.RSQRT) {
-            FloatVector one = FloatVector.broadcast(S, 1f);
-            for (; i < bound; i += L) one.div(FloatVector.fromArray(S, x, xo + i).sqrt()).intoArray(y, yo + i);
-        } else if (op == UnaryOp.SIGMOID) {
-            FloatVector one = FloatVector.broadcast(S, 1f);
-            for (; i < bound; i += L) {
-                FloatVector e = FloatVector.fromArray(S, x, xo + i).neg().lanewise(VectorOperators.EXP);
-                one.div(e.add(1f)).intoArray(y, yo + i);
-            }
-        } else {
-            for (; i < bound; i += L) unaryVec(op, FloatVector.fromArray(S, x, xo + i)).intoArray(y, yo + i);
+        int body = S.loopBound(n);
+        unaryRun(op, x, xo, y, yo, body);
+        if (body < n) {
+            float[] t = padded(x, xo + body, n - body);
+            unaryRun(op, t, 0, t, 0, L);
+            System.arraycopy(t, 0, y, yo + body, n - body);
         }
-        if (i < n) tail.unary(op, x, xo + i, y, yo + i, n - i);
+    }
+
+    /** A vector-length copy of a[off, off + len), len < L, padded with zeros. */
+    private static float[] padded(float[] a, int off, int len) {
+        float[] t = new float[L];
+        System.arraycopy(a, off, t, 0, len);
+        return t;
+    }
+
+    private static FloatVector load(float[] a, int o) {
+        return FloatVector.fromArray(S, a, o);
+    }
+
+    /** y = op(x) over n elements, n a multiple of L. */
+    private static void unaryRun(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
+        switch (op) {
+            case EXP: expRun(x, xo, y, yo, n); return;
+            case LOG: logRun(x, xo, y, yo, n); return;
+            case TANH: tanhRun(x, xo, y, yo, n); return;
+            case SIGMOID: sigmoidRun(x, xo, y, yo, n); return;
+            case GELU: geluRun(x, xo, y, yo, n); return;
+            case SOFTPLUS: softplusRun(x, xo, y, yo, n, true); return;
+            case LOG_SIGMOID: softplusRun(x, xo, y, yo, n, false); return;
+            default: arithmeticRun(op, x, xo, y, yo, n);
+        }
+    }
+
+    private static void expRun(float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) VectorMath.exp(load(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void logRun(float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) VectorMath.log(load(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void tanhRun(float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) VectorMath.tanh(load(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void sigmoidRun(float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) VectorMath.sigmoid(load(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void geluRun(float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector v = load(x, xo + i);
+            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C);
+            // halve before multiplying by x: (1 + tanh) * x overflows for |x| near the F32 maximum
+            VectorMath.tanh(inner).add(1f).mul(0.5f).mul(v).intoArray(y, yo + i);
+        }
+    }
+
+    /** softplus(x) = max(x, 0) + log1p(e^-|x|); logSigmoid(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|). */
+    private static void softplusRun(float[] x, int xo, float[] y, int yo, int n, boolean plus) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector v = load(x, xo + i);
+            FloatVector t = VectorMath.log1p(VectorMath.exp(v.abs().neg()));
+            (plus ? v.max(0f).add(t) : v.min(0f).sub(t)).intoArray(y, yo + i);
+        }
+    }
+
+    /** The ops built from exact lanewise arithmetic (SIGN and the transcendentals have their own loops). */
+    private static FloatVector arithmeticVec(UnaryOp op, FloatVector v) {
+        switch (op) {
+            case NEG: return v.neg();
+            case ABS: return v.abs();
+            case SQRT: return v.sqrt();
+            case RSQRT: return v.broadcast(1f).div(v.sqrt());
+            case RELU: return v.max(0f);
+            case SQUARE: return v.mul(v);
+            case RECIPROCAL: return v.broadcast(1f).div(v);
+            default: throw new IllegalArgumentException("not an arithmetic unary op: " + op);
+        }
+    }
+
+    private static void arithmeticRun(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) arithmeticVec(op, load(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static FloatVector binaryVec(BinaryOp op, FloatVector a, FloatVector b) {
@@ -85,13 +129,7 @@ final class VectorFloatKernels implements FloatKernels {
             case DIV: return a.div(b);
             case MAX: return a.max(b);
             case MIN: return a.min(b);
-            case POW: {
-                // Math.pow's special cases, which the JIT's vector pow (C99 pow) does not follow once compiled:
-                // pow(x, NaN) and pow(+-1, +-inf) are NaN, not 1
-                VectorMask<Float> nan = b.test(VectorOperators.IS_NAN)
-                        .or(b.test(VectorOperators.IS_INFINITE).and(a.abs().compare(VectorOperators.EQ, 1f)));
-                return a.lanewise(VectorOperators.POW, b).blend(Float.NaN, nan);
-            }
+            case POW: throw new IllegalArgumentException("POW runs lane by lane, in binary()");
             default: {
                 VectorMask<Float> m;
                 switch (op) {
@@ -110,6 +148,12 @@ final class VectorFloatKernels implements FloatKernels {
     @Override
     public void binary(BinaryOp op, float[] a, int ao, int aStep, float[] b, int bo, int bStep,
                        float[] y, int yo, int n) {
+        if (op == BinaryOp.POW) {
+            // Math.pow lane by lane: VectorOperators.POW differs between the JIT's intrinsic and its Java
+            // fallback, and compiled it follows C99 (pow(1, NaN) = 1) rather than Math.pow.
+            tail.binary(op, a, ao, aStep, b, bo, bStep, y, yo, n);
+            return;
+        }
         int i = 0;
         int bound = S.loopBound(n);
         if (aStep == 1 && bStep == 1) {
@@ -194,7 +238,7 @@ final class VectorFloatKernels implements FloatKernels {
             }
             int bound = S.loopBound(n);
             for (; i < bound; i += L) s0 = s0.add(FloatVector.fromArray(S, x, xo + i));
-            float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+            float s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
             for (; i < n; i++) s += x[xo + i];
             return s;
         }

@@ -7,9 +7,13 @@ import org.rlhf4j.tensor.UnaryOp;
 
 /**
  * Vector API F32 loops of the fused NN ops. Loaded reflectively, only when {@link Simd#ENABLED}, so that the
- * rest of the backend works on a JVM without {@code jdk.incubator.vector}. Tails shorter than a vector use the
- * scalar twin. No FMA (it falls back to a slow software path on CPUs without
- * it); reductions keep per-lane F32 partial sums (two vectors of them, to halve the add chain).
+ * rest of the backend works on a JVM without {@code jdk.incubator.vector}. No FMA (it falls back to a slow
+ * software path on CPUs without it); reductions keep per-lane F32 partial sums (two vectors of them in the cheap
+ * loops, to halve the add chain), added across lanes in a fixed order ({@link VectorMath#sumLanes}).
+ *
+ * <p>e^x and tanh come from {@link VectorMath}, whose bits do not depend on whether the JIT has compiled the
+ * loop yet ({@code VectorOperators.EXP} and {@code TANH} do). The loops that use them finish their tail on a
+ * padded copy, so every element of a row goes through one function; the other tails use the scalar twin.
  */
 final class VectorNnKernels implements NnKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -45,7 +49,7 @@ final class VectorNnKernels implements NnKernels {
             s1 = s1.add(load(x, xo + i + L));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) s0 = s0.add(load(x, xo + i));
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(s0.add(s1));
         return i < n ? s + tail.sum(x, xo + i, n - i) : s;
     }
 
@@ -58,36 +62,60 @@ final class VectorNnKernels implements NnKernels {
             s1 = s1.add(load(a, ao + i + L).mul(load(b, bo + i + L)));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) s0 = s0.add(load(a, ao + i).mul(load(b, bo + i)));
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(s0.add(s1));
         return i < n ? s + tail.dot(a, ao + i, b, bo + i, n - i) : s;
     }
 
+    // The loops with e^x or tanh call their VectorMath function from one place, so that C2 inlines it (a vector
+    // passed to a call that was not inlined is boxed, which costs more than the math), and finish the run on a
+    // vector-length copy of its tail, padded with zeros: every element of a row goes through the same function.
+
     @Override
     public float sumExp(float[] x, int xo, int n, float scale, float shift) {
-        int i = 0;
-        FloatVector s0 = FloatVector.zero(S), s1 = s0;
-        for (int bound = n - n % (2 * L); i < bound; i += 2 * L) {
-            s0 = s0.add(load(x, xo + i).mul(scale).sub(shift).lanewise(VectorOperators.EXP));
-            s1 = s1.add(load(x, xo + i + L).mul(scale).sub(shift).lanewise(VectorOperators.EXP));
+        int body = S.loopBound(n);
+        float s = sumExpRun(x, xo, body, scale, shift);
+        if (body < n) {
+            float[] t = padded(x, xo + body, n - body);
+            scaledExpRun(t, 0, t, 0, L, scale, shift, 1f);
+            for (int j = 0; j < n - body; j++) s += t[j];
         }
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            s0 = s0.add(load(x, xo + i).mul(scale).sub(shift).lanewise(VectorOperators.EXP));
-        }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
-        return i < n ? s + tail.sumExp(x, xo + i, n - i, scale, shift) : s;
+        return s;
+    }
+
+    private static float sumExpRun(float[] x, int xo, int n, float scale, float shift) {
+        FloatVector s = FloatVector.zero(S);
+        for (int i = 0; i < n; i += L) s = s.add(VectorMath.exp(load(x, xo + i).mul(scale).sub(shift)));
+        return VectorMath.sumLanes(s);
     }
 
     @Override
     public float expStore(float[] x, int xo, float[] y, int yo, int n, float shift) {
-        int i = 0;
-        FloatVector s0 = FloatVector.zero(S);
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector e = load(x, xo + i).sub(shift).lanewise(VectorOperators.EXP);
-            e.intoArray(y, yo + i);
-            s0 = s0.add(e);
+        int body = S.loopBound(n);
+        float s = expStoreRun(x, xo, y, yo, body, shift);
+        if (body < n) {
+            float[] t = padded(x, xo + body, n - body);
+            expStoreRun(t, 0, t, 0, L, shift);
+            System.arraycopy(t, 0, y, yo + body, n - body);
+            for (int j = 0; j < n - body; j++) s += t[j];
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
-        return i < n ? s + tail.expStore(x, xo + i, y, yo + i, n - i, shift) : s;
+        return s;
+    }
+
+    private static float expStoreRun(float[] x, int xo, float[] y, int yo, int n, float shift) {
+        FloatVector s = FloatVector.zero(S);
+        for (int i = 0; i < n; i += L) {
+            FloatVector e = VectorMath.exp(load(x, xo + i).sub(shift));
+            e.intoArray(y, yo + i);
+            s = s.add(e);
+        }
+        return VectorMath.sumLanes(s);
+    }
+
+    /** A vector-length copy of a[off, off + len), len < L, padded with zeros. */
+    private static float[] padded(float[] a, int off, int len) {
+        float[] t = new float[L];
+        System.arraycopy(a, off, t, 0, len);
+        return t;
     }
 
     @Override
@@ -117,21 +145,39 @@ final class VectorNnKernels implements NnKernels {
 
     @Override
     public void logSoftmaxBackward(float[] dx, int dxo, float[] dy, int dyo, float[] y, int yo, int n, float s) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector p = load(y, yo + i).lanewise(VectorOperators.EXP);
+        int body = S.loopBound(n);
+        logSoftmaxBackwardRun(dx, dxo, dy, dyo, y, yo, body, s);
+        if (body < n) {
+            float[] t = padded(dy, dyo + body, n - body);
+            logSoftmaxBackwardRun(t, 0, t, 0, padded(y, yo + body, n - body), 0, L, s);
+            System.arraycopy(t, 0, dx, dxo + body, n - body);
+        }
+    }
+
+    private static void logSoftmaxBackwardRun(float[] dx, int dxo, float[] dy, int dyo, float[] y, int yo, int n,
+                                              float s) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector p = VectorMath.exp(load(y, yo + i));
             load(dy, dyo + i).sub(p.mul(s)).intoArray(dx, dxo + i);
         }
-        if (i < n) tail.logSoftmaxBackward(dx, dxo + i, dy, dyo + i, y, yo + i, n - i, s);
     }
 
     @Override
     public void scaledExp(float[] x, int xo, float[] dx, int dxo, int n, float scale, float shift, float coef) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            load(x, xo + i).mul(scale).sub(shift).lanewise(VectorOperators.EXP).mul(coef).intoArray(dx, dxo + i);
+        int body = S.loopBound(n);
+        scaledExpRun(x, xo, dx, dxo, body, scale, shift, coef);
+        if (body < n) {
+            float[] t = padded(x, xo + body, n - body);
+            scaledExpRun(t, 0, t, 0, L, scale, shift, coef);
+            System.arraycopy(t, 0, dx, dxo + body, n - body);
         }
-        if (i < n) tail.scaledExp(x, xo + i, dx, dxo + i, n - i, scale, shift, coef);
+    }
+
+    private static void scaledExpRun(float[] x, int xo, float[] dx, int dxo, int n, float scale, float shift,
+                                     float coef) {
+        for (int i = 0; i < n; i += L) {
+            VectorMath.exp(load(x, xo + i).mul(scale).sub(shift)).mul(coef).intoArray(dx, dxo + i);
+        }
     }
 
     @Override
@@ -148,7 +194,7 @@ final class VectorNnKernels implements NnKernels {
             FloatVector d = load(x, xo + i).sub(mean);
             s0 = s0.add(d.mul(d));
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(s0.add(s1));
         return i < n ? s + tail.sumSquaredDeviation(x, xo + i, n - i, mean) : s;
     }
 
@@ -182,7 +228,7 @@ final class VectorNnKernels implements NnKernels {
             a = a.add(dxhat);
             b = b.add(dxhat.mul(xhat));
         }
-        float sa = a.reduceLanes(VectorOperators.ADD), sb = b.reduceLanes(VectorOperators.ADD);
+        float sa = VectorMath.sumLanes(a), sb = VectorMath.sumLanes(b);
         if (i < n) {
             tail.layerNormBackwardSums(dy, dyo + i, x, xo + i, w, wo + i, n - i, mean, rstd, out);
             sa += out[0];
@@ -223,18 +269,26 @@ final class VectorNnKernels implements NnKernels {
 
     @Override
     public void geluBackward(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) {
+        int body = S.loopBound(n);
+        geluBackwardRun(dx, dxo, dy, dyo, x, xo, body);
+        if (body < n) {
+            float[] t = padded(dy, dyo + body, n - body);
+            geluBackwardRun(t, 0, t, 0, padded(x, xo + body, n - body), 0, L);
+            System.arraycopy(t, 0, dx, dxo + body, n - body);
+        }
+    }
+
+    private static void geluBackwardRun(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n) {
+        for (int i = 0; i < n; i += L) {
             FloatVector v = load(x, xo + i);
             FloatVector x2 = v.mul(v);
-            FloatVector t = x2.mul(GELU_K).add(1f).mul(v).mul(GELU_C).lanewise(VectorOperators.TANH);
+            FloatVector t = VectorMath.tanh(x2.mul(GELU_K).add(1f).mul(v).mul(GELU_C));
             // 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)
             FloatVector slope = x2.mul(3f * GELU_K).add(1f).mul(GELU_C);
             FloatVector oneMinusT2 = t.mul(t).neg().add(1f);
             FloatVector grad = v.mul(oneMinusT2).mul(slope).add(t).add(1f).mul(0.5f);
             load(dy, dyo + i).mul(grad).intoArray(dx, dxo + i);
         }
-        if (i < n) tail.geluBackward(dx, dxo + i, dy, dyo + i, x, xo + i, n - i);
     }
 
     @Override

@@ -102,7 +102,12 @@ public final class Gpt extends Module {
             Tensor keys = cache.keys().narrow(2, 0, total), values = cache.values().narrow(2, 0, total);
             Tensor scores = q.matmul(keys.transpose(-1, -2)).mul(1.0 / Math.sqrt(d)); // [B, H, t, total]
             scores.addInPlace(KvCache.causalMask(past, t, total, x.dtype()));         // query i sees keys <= past + i
-            if (padMask != null) scores.addInPlace(padMask.narrow(1, 0, total).reshape(b, 1, 1, total));
+            if (padMask != null) {
+                // -inf becomes -1e9: a padding query sees only padding keys, and a row of -inf would make NaN there,
+                // whose keys and values then poison real rows (0 * NaN); exp(-1e9 - max) is exactly 0 in F32 and F64
+                Tensor pad = padMask.narrow(1, 0, total).clamp(-1e9, Double.POSITIVE_INFINITY);
+                scores.addInPlace(pad.reshape(b, 1, 1, total));
+            }
             Tensor probs = NnOps.softmax(scores, false);
             Tensor y = probs.matmul(values).permute(0, 2, 1, 3).reshape(b, t, c);
             return cProj.forward(Variable.constant(y)).data();
