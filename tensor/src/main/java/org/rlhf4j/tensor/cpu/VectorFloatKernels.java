@@ -20,6 +20,8 @@ final class VectorFloatKernels implements FloatKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final float GELU_C = (float) UnaryOp.GELU_C;
+    /** Elements per block of softplus's two passes (a multiple of any vector length). */
+    private static final int SOFTPLUS_BLOCK = 1024;
 
     private final ScalarFloatKernels tail = new ScalarFloatKernels();
 
@@ -94,11 +96,29 @@ final class VectorFloatKernels implements FloatKernels {
         }
     }
 
-    /** softplus(x) = max(x, 0) + log1p(e^-|x|); logSigmoid(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|). */
+    /**
+     * softplus(x) = max(x, 0) + log1p(e^-|x|); logSigmoid(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|). e^x and
+     * log1p run in separate loops, a block at a time: together they are more than C2 inlines into one method.
+     */
     private static void softplusRun(float[] x, int xo, float[] y, int yo, int n, boolean plus) {
+        float[] e = new float[Math.min(n, SOFTPLUS_BLOCK)];
+        for (int b = 0; b < n; b += SOFTPLUS_BLOCK) {
+            int len = Math.min(SOFTPLUS_BLOCK, n - b);
+            expNegAbsRun(x, xo + b, e, len);
+            softplusFinishRun(x, xo + b, e, y, yo + b, len, plus);
+        }
+    }
+
+    /** e = e^-|x|. */
+    private static void expNegAbsRun(float[] x, int xo, float[] e, int n) {
+        for (int i = 0; i < n; i += L) VectorMath.exp(load(x, xo + i).abs().neg()).intoArray(e, i);
+    }
+
+    /** y = max(x, 0) + log1p(e), or min(x, 0) - log1p(e). */
+    private static void softplusFinishRun(float[] x, int xo, float[] e, float[] y, int yo, int n, boolean plus) {
         for (int i = 0; i < n; i += L) {
             FloatVector v = load(x, xo + i);
-            FloatVector t = VectorMath.log1p(VectorMath.exp(v.abs().neg()));
+            FloatVector t = VectorMath.log1p(load(e, i));
             (plus ? v.max(0f).add(t) : v.min(0f).sub(t)).intoArray(y, yo + i);
         }
     }

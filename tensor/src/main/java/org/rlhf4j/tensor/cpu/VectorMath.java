@@ -24,6 +24,8 @@ final class VectorMath {
     // ---- e^x ----
     /** Below it e^x < 2^-150, which rounds to 0; above the high one e^x overflows to +inf. */
     private static final float EXP_LO = -104f, EXP_HI = 89f;
+    /** Beyond +-80, |n| > 115 and 2^n is built in two factors. */
+    private static final float EXP_SPLIT = 80f;
     private static final float LOG2E = 1.44269504088896341f;
     /** 1.5 * 2^23: adding it rounds to an integer and leaves that integer in the low mantissa bits. */
     private static final float ROUND = 12582912f;
@@ -49,9 +51,10 @@ final class VectorMath {
 
     /**
      * e^x: x = n ln2 + r with |r| <= ln2 / 2 (Cody-Waite, ln2 in two parts), e^r = 1 + r + r^2 P(r) with P of
-     * degree 5, times 2^n built in the exponent bits. 2^n is applied as 2^(n/2) 2^(n - n/2), both normal, so
-     * results near the overflow threshold and in the denormal range are rounded once, like the true value.
-     * -inf and x < -104 give exactly 0, x > 88.73 and +inf give +inf, NaN gives NaN.
+     * degree 5, times 2^n built in the exponent bits. Where 2^n itself would not be a normal float (|x| > 80)
+     * it is built as 2^(n -+ 64) and the product scaled back by 2^+-64, so results near the overflow threshold
+     * and in the denormal range are rounded once, like the true value. -inf and x < -104 give exactly 0,
+     * x > 88.73 and +inf give +inf, NaN gives NaN.
      */
     static FloatVector exp(FloatVector x) {
         x = x.max(EXP_LO).min(EXP_HI); // NaN stays NaN (min and max propagate it)
@@ -65,13 +68,15 @@ final class VectorMath {
         p = p.mul(r).add(E4);
         p = p.mul(r).add(E5);
         p = p.mul(r.mul(r)).add(r).add(1f);
-        // n in [-150, 128] as an int, then 2^n1 2^n2 with n1 = floor(n / 2), both within [-75, 64]
-        IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
-        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
-        IntVector n2 = ni.sub(n1);
-        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(s1).mul(s2);
+        VectorMask<Float> low = x.compare(VectorOperators.LT, -EXP_SPLIT);
+        VectorMask<Float> high = x.compare(VectorOperators.GT, EXP_SPLIT);
+        FloatVector zero = FloatVector.zero(x.species());
+        t = t.add(zero.blend(64f, low)).sub(zero.blend(64f, high)); // n + 64, n - 64 or n, still in t's low bits
+        // One int round trip only: each reinterpretation is a place where C2 may fail to intrinsify.
+        FloatVector scale = t.reinterpretAsInts().add(127 - ROUND_BITS).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        FloatVector back = zero.add(1f).blend(0x1p-64f, low).blend(0x1p64f, high);
+        return p.mul(scale).mul(back);
     }
 
     /**
@@ -137,23 +142,22 @@ final class VectorMath {
     }
 
     /**
-     * tanh x, on a = |x| with the sign of x put back in the bits (so tanh(-0) = -0): for a < 0.625 the odd
-     * polynomial a + a^3 P(a^2), P of degree 4; above, 1 - 2 / (e^2a + 1), which reaches exactly 1 once
-     * e^2a overflows. NaN gives NaN.
+     * tanh x: for |x| < 0.625 the odd polynomial x + x^3 P(x^2), P of degree 4; above, 1 - 2 / (e^2|x| + 1)
+     * with the sign of x, which reaches exactly +-1 once e^2|x| overflows. tanh(+-0) = +-0, NaN gives NaN.
      */
     static FloatVector tanh(FloatVector x) {
-        FloatVector a = x.abs();
-        FloatVector z = a.mul(a);
+        FloatVector z = x.mul(x);
         FloatVector p = z.mul(T0).add(T1);
         p = p.mul(z).add(T2);
         p = p.mul(z).add(T3);
         p = p.mul(z).add(T4);
-        FloatVector small = p.mul(z).mul(a).add(a);
+        FloatVector small = p.mul(z).mul(x).add(x);
+        FloatVector a = x.abs();
         FloatVector one = FloatVector.broadcast(x.species(), 1f);
-        FloatVector large = one.sub(FloatVector.broadcast(x.species(), 2f).div(exp(a.add(a)).add(1f)));
+        FloatVector large = one.sub(one.add(one).div(exp(a.add(a)).add(1f)));
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         FloatVector r = large.blend(small, a.compare(VectorOperators.LT, TANH_SPLIT));
-        IntVector sign = x.reinterpretAsInts().and(0x80000000);
-        return r.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        return r.blend(x, x.compare(VectorOperators.EQ, 0f)); // -0 + (+0) above would lose the sign of -0
     }
 
     /**

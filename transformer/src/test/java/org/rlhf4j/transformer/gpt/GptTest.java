@@ -41,7 +41,7 @@ class GptTest {
         // 2 embeddings + 12 per block + 2 final LayerNorm; the LM head is tied, not a parameter
         assertEquals(2 + 12 * 2 + 2, names.size());
         assertArrayEquals(new int[] {8, 24}, model.namedParameters().get("transformer.h.0.attn.c_attn.weight").shape());
-        assertArrayEquals(new int[] {32, 8}, model.namedParameters().get("transformer.h.0.mlp.c_fc.weight").shape());
+        assertArrayEquals(new int[] {8, 32}, model.namedParameters().get("transformer.h.0.mlp.c_fc.weight").shape()); // [in, out]
     }
 
     @Test
