@@ -67,6 +67,7 @@ class GrpoLearningTest {
             log.add(trainer.trainStep(batch));
         }
         double after = sampledAccuracy(model, 2000);
+        System.out.println("GRPO: sampled accuracy " + before + " -> " + after);
         assertTrue(before > 0.05, "the SFT model should get some answers right; accuracy " + before);
         assertTrue(after - before >= 0.20, "accuracy " + before + " -> " + after + "; last metrics " + log.get(log.size() - 1));
     }

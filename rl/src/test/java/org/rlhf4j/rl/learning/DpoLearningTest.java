@@ -32,6 +32,7 @@ class DpoLearningTest {
         int n = Math.min(5, log.size());
         for (int i = log.size() - n; i < log.size(); i++) accuracy += ((Number) log.get(i).get("rewards/accuracies")).doubleValue();
         accuracy /= n;
+        System.out.println("DPO: rewards/accuracies " + accuracy + ", mean ground-truth reward SFT " + sftReward + " -> DPO " + dpoReward);
         assertTrue(accuracy >= 0.9, "rewards/accuracies over the last logs " + accuracy + "; last " + log.get(log.size() - 1));
         assertTrue(dpoReward > sftReward + 0.2, "mean ground-truth reward SFT " + sftReward + " -> DPO " + dpoReward);
     }

@@ -39,6 +39,8 @@ class PpoLearningTest {
         double sftReward = SentimentFixture.meanGroundTruth(sft, evalPrompts, 4242);
         double ppoReward = SentimentFixture.meanGroundTruth(policy, evalPrompts, 4242);
         double finalKl = ((Number) log.get(log.size() - 1).get("objective/kl")).doubleValue();
+        System.out.println("PPO: mean ground-truth reward SFT " + sftReward + " -> PPO " + ppoReward + ", final objective/kl "
+                + finalKl + "; last metrics " + log.get(log.size() - 1));
         assertTrue(ppoReward > sftReward + 0.2, "mean ground-truth reward SFT " + sftReward + " -> PPO " + ppoReward
                 + "; last metrics " + log.get(log.size() - 1));
         assertTrue(finalKl < 15, "sequence KL to the reference " + finalKl);

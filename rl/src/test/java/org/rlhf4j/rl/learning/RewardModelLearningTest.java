@@ -10,6 +10,7 @@ class RewardModelLearningTest {
     void heldOutAccuracyReachesNinetyPercent() {
         double accuracy = SentimentFixture.rewardModelHeldOutAccuracy();
         int pairs = SentimentFixture.pairs().size();
+        System.out.println("reward model: held-out accuracy " + accuracy + " on " + (pairs - pairs * 4 / 5) + " of " + pairs + " pairs");
         assertTrue(accuracy >= 0.9, "held-out accuracy " + accuracy + " on " + (pairs - pairs * 4 / 5) + " pairs");
     }
 }
