@@ -14,131 +14,101 @@ import org.rlhf4j.tensor.UnaryOp;
  * works on a JVM without {@code jdk.incubator.vector}. Transcendentals come from {@link VectorMath}, never from
  * {@code VectorOperators} (whose approximations differ between interpreted and compiled code), and POW is
  * Math.pow lane by lane, so every result is the same bits whenever the JIT compiles a loop. Unary tails run
- * the vector loop on a padded copy; the other tails use the scalar twin, whose float arithmetic is the same.
+ * the vector code on a zero-padded copy; the other tails use the scalar twin, whose float arithmetic is the
+ * same.
  */
 final class VectorFloatKernels implements FloatKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final float GELU_C = (float) UnaryOp.GELU_C;
-    /** Elements per block of softplus's two passes (a multiple of any vector length). */
-    private static final int SOFTPLUS_BLOCK = 1024;
 
     private final ScalarFloatKernels tail = new ScalarFloatKernels();
 
-    // Each transcendental op has its own loop method, with one call of its VectorMath function, so that C2
-    // inlines that function into the loop: a vector that crosses a call that was not inlined is boxed, which
-    // costs more than the math. (One loop around a switch over every op would exceed C2's inlining budget.) The
-    // tail of a run goes through the same loop, on a vector-length copy padded with zeros, so an element's bits
-    // never depend on where a run starts or ends, and runs are split by thread count.
-
     @Override
     public void unary(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
-        if (op == UnaryOp.SIGN) {
-            tail.unary(op, x, xo, y, yo, n);
-            return;
+        switch (op) {
+            case SIGN: tail.unary(op, x, xo, y, yo, n); return;
+            case EXP: VectorMath.exp(x, xo, y, yo, n, 1f, 0f); return;
+            case LOG: VectorMath.log(x, xo, y, yo, n); return;
+            case TANH: VectorMath.tanh(x, xo, y, yo, n); return;
+            case SIGMOID: VectorMath.sigmoid(x, xo, y, yo, n); return;
+            case SOFTPLUS: VectorMath.softplus(x, xo, y, yo, n); return;
+            case LOG_SIGMOID: VectorMath.logSigmoid(x, xo, y, yo, n); return;
+            case GELU: gelu(x, xo, y, yo, n); return;
+            default: {
+                // the tail through the same vector code too: RSQRT's scalar twin rounds differently
+                int body = S.loopBound(n);
+                arithmetic(op, x, xo, y, yo, body);
+                if (body < n) {
+                    float[] t = VectorMath.padded(x, xo + body, n - body);
+                    arithmetic(op, t, 0, t, 0, L);
+                    System.arraycopy(t, 0, y, yo + body, n - body);
+                }
+            }
         }
-        int body = S.loopBound(n);
-        unaryRun(op, x, xo, y, yo, body);
-        if (body < n) {
-            float[] t = padded(x, xo + body, n - body);
-            unaryRun(op, t, 0, t, 0, L);
-            System.arraycopy(t, 0, y, yo + body, n - body);
-        }
-    }
-
-    /** A vector-length copy of a[off, off + len), len < L, padded with zeros. */
-    private static float[] padded(float[] a, int off, int len) {
-        float[] t = new float[L];
-        System.arraycopy(a, off, t, 0, len);
-        return t;
     }
 
     private static FloatVector load(float[] a, int o) {
         return FloatVector.fromArray(S, a, o);
     }
 
-    /** y = op(x) over n elements, n a multiple of L. */
-    private static void unaryRun(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
+    /** The ops built from exact lanewise arithmetic, over n elements, n a multiple of L. */
+    private static void arithmetic(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
         switch (op) {
-            case EXP: expRun(x, xo, y, yo, n); return;
-            case LOG: logRun(x, xo, y, yo, n); return;
-            case TANH: tanhRun(x, xo, y, yo, n); return;
-            case SIGMOID: sigmoidRun(x, xo, y, yo, n); return;
-            case GELU: geluRun(x, xo, y, yo, n); return;
-            case SOFTPLUS: softplusRun(x, xo, y, yo, n, true); return;
-            case LOG_SIGMOID: softplusRun(x, xo, y, yo, n, false); return;
-            default: arithmeticRun(op, x, xo, y, yo, n);
-        }
-    }
-
-    private static void expRun(float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) VectorMath.exp(load(x, xo + i)).intoArray(y, yo + i);
-    }
-
-    private static void logRun(float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) VectorMath.log(load(x, xo + i)).intoArray(y, yo + i);
-    }
-
-    private static void tanhRun(float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) VectorMath.tanh(load(x, xo + i)).intoArray(y, yo + i);
-    }
-
-    private static void sigmoidRun(float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) VectorMath.sigmoid(load(x, xo + i)).intoArray(y, yo + i);
-    }
-
-    private static void geluRun(float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) {
-            FloatVector v = load(x, xo + i);
-            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C);
-            // halve before multiplying by x: (1 + tanh) * x overflows for |x| near the F32 maximum
-            VectorMath.tanh(inner).add(1f).mul(0.5f).mul(v).intoArray(y, yo + i);
-        }
-    }
-
-    /**
-     * softplus(x) = max(x, 0) + log1p(e^-|x|); logSigmoid(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|). e^x and
-     * log1p run in separate loops, a block at a time: together they are more than C2 inlines into one method.
-     */
-    private static void softplusRun(float[] x, int xo, float[] y, int yo, int n, boolean plus) {
-        float[] e = new float[Math.min(n, SOFTPLUS_BLOCK)];
-        for (int b = 0; b < n; b += SOFTPLUS_BLOCK) {
-            int len = Math.min(SOFTPLUS_BLOCK, n - b);
-            expNegAbsRun(x, xo + b, e, len);
-            softplusFinishRun(x, xo + b, e, y, yo + b, len, plus);
-        }
-    }
-
-    /** e = e^-|x|. */
-    private static void expNegAbsRun(float[] x, int xo, float[] e, int n) {
-        for (int i = 0; i < n; i += L) VectorMath.exp(load(x, xo + i).abs().neg()).intoArray(e, i);
-    }
-
-    /** y = max(x, 0) + log1p(e), or min(x, 0) - log1p(e). */
-    private static void softplusFinishRun(float[] x, int xo, float[] e, float[] y, int yo, int n, boolean plus) {
-        for (int i = 0; i < n; i += L) {
-            FloatVector v = load(x, xo + i);
-            FloatVector t = VectorMath.log1p(load(e, i));
-            (plus ? v.max(0f).add(t) : v.min(0f).sub(t)).intoArray(y, yo + i);
-        }
-    }
-
-    /** The ops built from exact lanewise arithmetic (SIGN and the transcendentals have their own loops). */
-    private static FloatVector arithmeticVec(UnaryOp op, FloatVector v) {
-        switch (op) {
-            case NEG: return v.neg();
-            case ABS: return v.abs();
-            case SQRT: return v.sqrt();
-            case RSQRT: return v.broadcast(1f).div(v.sqrt());
-            case RELU: return v.max(0f);
-            case SQUARE: return v.mul(v);
-            case RECIPROCAL: return v.broadcast(1f).div(v);
+            case NEG: for (int i = 0; i < n; i += L) load(x, xo + i).neg().intoArray(y, yo + i); return;
+            case ABS: for (int i = 0; i < n; i += L) load(x, xo + i).abs().intoArray(y, yo + i); return;
+            case SQRT: for (int i = 0; i < n; i += L) load(x, xo + i).sqrt().intoArray(y, yo + i); return;
+            case RSQRT:
+                for (int i = 0; i < n; i += L) {
+                    FloatVector.broadcast(S, 1f).div(load(x, xo + i).sqrt()).intoArray(y, yo + i);
+                }
+                return;
+            case RELU: for (int i = 0; i < n; i += L) load(x, xo + i).max(0f).intoArray(y, yo + i); return;
+            case RECIPROCAL:
+                for (int i = 0; i < n; i += L) FloatVector.broadcast(S, 1f).div(load(x, xo + i)).intoArray(y, yo + i);
+                return;
+            case SQUARE:
+                for (int i = 0; i < n; i += L) {
+                    FloatVector v = load(x, xo + i);
+                    v.mul(v).intoArray(y, yo + i);
+                }
+                return;
             default: throw new IllegalArgumentException("not an arithmetic unary op: " + op);
         }
     }
 
-    private static void arithmeticRun(UnaryOp op, float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) arithmeticVec(op, load(x, xo + i)).intoArray(y, yo + i);
+    /** GPT-2's GELU, 0.5 x (1 + tanh(c (x + 0.044715 x^3))), a block at a time through two scratch buffers. */
+    private static void gelu(float[] x, int xo, float[] y, int yo, int n) {
+        int body = S.loopBound(n);
+        float[] t = new float[Math.min(Math.max(body, L), VectorMath.BLOCK)], e = new float[t.length];
+        geluBlocks(x, xo, y, yo, body, t, e);
+        if (body < n) {
+            float[] p = VectorMath.padded(x, xo + body, n - body);
+            geluBlocks(p, 0, p, 0, L, t, e);
+            System.arraycopy(p, 0, y, yo + body, n - body);
+        }
+    }
+
+    private static void geluBlocks(float[] x, int xo, float[] y, int yo, int n, float[] t, float[] e) {
+        for (int b = 0; b < n; b += VectorMath.BLOCK) {
+            int len = Math.min(VectorMath.BLOCK, n - b);
+            geluInner(x, xo + b, t, len);
+            VectorMath.tanhBlocks(t, 0, t, 0, len, e);
+            geluOuter(x, xo + b, t, y, yo + b, len);
+        }
+    }
+
+    /** t = c (x + 0.044715 x^3). */
+    private static void geluInner(float[] x, int xo, float[] t, int n) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector v = load(x, xo + i);
+            v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C).intoArray(t, i);
+        }
+    }
+
+    /** y = 0.5 (1 + t) x, halved before multiplying by x: (1 + t) x overflows for |x| near the F32 maximum. */
+    private static void geluOuter(float[] x, int xo, float[] t, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) load(t, i).add(1f).mul(0.5f).mul(load(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static FloatVector binaryVec(BinaryOp op, FloatVector a, FloatVector b) {

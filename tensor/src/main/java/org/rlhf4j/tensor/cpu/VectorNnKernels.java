@@ -12,8 +12,8 @@ import org.rlhf4j.tensor.UnaryOp;
  * loops, to halve the add chain), added across lanes in a fixed order ({@link VectorMath#sumLanes}).
  *
  * <p>e^x and tanh come from {@link VectorMath}, whose bits do not depend on whether the JIT has compiled the
- * loop yet ({@code VectorOperators.EXP} and {@code TANH} do). The loops that use them finish their tail on a
- * padded copy, so every element of a row goes through one function; the other tails use the scalar twin.
+ * loop yet ({@code VectorOperators.EXP} and {@code TANH} do) and which computes every element of a row with the
+ * same vector code, tail included; the other tails use the scalar twin.
  */
 final class VectorNnKernels implements NnKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -66,56 +66,30 @@ final class VectorNnKernels implements NnKernels {
         return i < n ? s + tail.dot(a, ao + i, b, bo + i, n - i) : s;
     }
 
-    // The loops with e^x or tanh call their VectorMath function from one place, so that C2 inlines it (a vector
-    // passed to a call that was not inlined is boxed, which costs more than the math), and finish the run on a
-    // vector-length copy of its tail, padded with zeros: every element of a row goes through the same function.
+    // e^x and tanh run in VectorMath's loops, a block at a time, and these kernels finish each block in their own
+    // loops: a loop that inlines one of those functions has no inlining budget left for another (see VectorMath).
 
     @Override
     public float sumExp(float[] x, int xo, int n, float scale, float shift) {
-        int body = S.loopBound(n);
-        float s = sumExpRun(x, xo, body, scale, shift);
-        if (body < n) {
-            float[] t = padded(x, xo + body, n - body);
-            scaledExpRun(t, 0, t, 0, L, scale, shift, 1f);
-            for (int j = 0; j < n - body; j++) s += t[j];
+        float[] e = new float[Math.min(n, VectorMath.BLOCK)];
+        float s = 0f;
+        for (int b = 0; b < n; b += VectorMath.BLOCK) {
+            int len = Math.min(VectorMath.BLOCK, n - b);
+            VectorMath.exp(x, xo + b, e, 0, len, scale, shift);
+            s += sum(e, 0, len);
         }
         return s;
-    }
-
-    private static float sumExpRun(float[] x, int xo, int n, float scale, float shift) {
-        FloatVector s = FloatVector.zero(S);
-        for (int i = 0; i < n; i += L) s = s.add(VectorMath.exp(load(x, xo + i).mul(scale).sub(shift)));
-        return VectorMath.sumLanes(s);
     }
 
     @Override
     public float expStore(float[] x, int xo, float[] y, int yo, int n, float shift) {
-        int body = S.loopBound(n);
-        float s = expStoreRun(x, xo, y, yo, body, shift);
-        if (body < n) {
-            float[] t = padded(x, xo + body, n - body);
-            expStoreRun(t, 0, t, 0, L, shift);
-            System.arraycopy(t, 0, y, yo + body, n - body);
-            for (int j = 0; j < n - body; j++) s += t[j];
+        float s = 0f;
+        for (int b = 0; b < n; b += VectorMath.BLOCK) {
+            int len = Math.min(VectorMath.BLOCK, n - b);
+            VectorMath.exp(x, xo + b, y, yo + b, len, 1f, shift);
+            s += sum(y, yo + b, len);
         }
         return s;
-    }
-
-    private static float expStoreRun(float[] x, int xo, float[] y, int yo, int n, float shift) {
-        FloatVector s = FloatVector.zero(S);
-        for (int i = 0; i < n; i += L) {
-            FloatVector e = VectorMath.exp(load(x, xo + i).sub(shift));
-            e.intoArray(y, yo + i);
-            s = s.add(e);
-        }
-        return VectorMath.sumLanes(s);
-    }
-
-    /** A vector-length copy of a[off, off + len), len < L, padded with zeros. */
-    private static float[] padded(float[] a, int off, int len) {
-        float[] t = new float[L];
-        System.arraycopy(a, off, t, 0, len);
-        return t;
     }
 
     @Override
@@ -145,38 +119,29 @@ final class VectorNnKernels implements NnKernels {
 
     @Override
     public void logSoftmaxBackward(float[] dx, int dxo, float[] dy, int dyo, float[] y, int yo, int n, float s) {
-        int body = S.loopBound(n);
-        logSoftmaxBackwardRun(dx, dxo, dy, dyo, y, yo, body, s);
-        if (body < n) {
-            float[] t = padded(dy, dyo + body, n - body);
-            logSoftmaxBackwardRun(t, 0, t, 0, padded(y, yo + body, n - body), 0, L, s);
-            System.arraycopy(t, 0, dx, dxo + body, n - body);
+        float[] p = new float[Math.min(n, VectorMath.BLOCK)];
+        for (int b = 0; b < n; b += VectorMath.BLOCK) {
+            int len = Math.min(VectorMath.BLOCK, n - b);
+            VectorMath.exp(y, yo + b, p, 0, len, 1f, 0f);
+            subScaled(dx, dxo + b, dy, dyo + b, p, len, s);
         }
     }
 
-    private static void logSoftmaxBackwardRun(float[] dx, int dxo, float[] dy, int dyo, float[] y, int yo, int n,
-                                              float s) {
-        for (int i = 0; i < n; i += L) {
-            FloatVector p = VectorMath.exp(load(y, yo + i));
-            load(dy, dyo + i).sub(p.mul(s)).intoArray(dx, dxo + i);
+    /** dx = dy - p s; the scalar tail does the same float arithmetic as the lanes. */
+    private static void subScaled(float[] dx, int dxo, float[] dy, int dyo, float[] p, int n, float s) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            load(dy, dyo + i).sub(load(p, i).mul(s)).intoArray(dx, dxo + i);
         }
+        for (; i < n; i++) dx[dxo + i] = dy[dyo + i] - p[i] * s;
     }
 
     @Override
     public void scaledExp(float[] x, int xo, float[] dx, int dxo, int n, float scale, float shift, float coef) {
-        int body = S.loopBound(n);
-        scaledExpRun(x, xo, dx, dxo, body, scale, shift, coef);
-        if (body < n) {
-            float[] t = padded(x, xo + body, n - body);
-            scaledExpRun(t, 0, t, 0, L, scale, shift, coef);
-            System.arraycopy(t, 0, dx, dxo + body, n - body);
-        }
-    }
-
-    private static void scaledExpRun(float[] x, int xo, float[] dx, int dxo, int n, float scale, float shift,
-                                     float coef) {
-        for (int i = 0; i < n; i += L) {
-            VectorMath.exp(load(x, xo + i).mul(scale).sub(shift)).mul(coef).intoArray(dx, dxo + i);
+        for (int b = 0; b < n; b += VectorMath.BLOCK) {
+            int len = Math.min(VectorMath.BLOCK, n - b);
+            VectorMath.exp(x, xo + b, dx, dxo + b, len, scale, shift);
+            scale(dx, dxo + b, len, coef);
         }
     }
 
@@ -270,23 +235,41 @@ final class VectorNnKernels implements NnKernels {
     @Override
     public void geluBackward(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n) {
         int body = S.loopBound(n);
-        geluBackwardRun(dx, dxo, dy, dyo, x, xo, body);
+        float[] t = new float[Math.min(Math.max(body, L), VectorMath.BLOCK)], e = new float[t.length];
+        geluBackwardBlocks(dx, dxo, dy, dyo, x, xo, body, t, e);
         if (body < n) {
-            float[] t = padded(dy, dyo + body, n - body);
-            geluBackwardRun(t, 0, t, 0, padded(x, xo + body, n - body), 0, L);
-            System.arraycopy(t, 0, dx, dxo + body, n - body);
+            float[] g = VectorMath.padded(dy, dyo + body, n - body);
+            geluBackwardBlocks(g, 0, g, 0, VectorMath.padded(x, xo + body, n - body), 0, L, t, e);
+            System.arraycopy(g, 0, dx, dxo + body, n - body);
         }
     }
 
-    private static void geluBackwardRun(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n) {
+    /** n a multiple of L, a block at a time: t = tanh(u) through the scratch t and e, then dx = dy gelu'(x). */
+    private static void geluBackwardBlocks(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n,
+                                           float[] t, float[] e) {
+        for (int b = 0; b < n; b += VectorMath.BLOCK) {
+            int len = Math.min(VectorMath.BLOCK, n - b);
+            geluArgument(x, xo + b, t, len);
+            VectorMath.tanhBlocks(t, 0, t, 0, len, e);
+            geluGrad(dx, dxo + b, dy, dyo + b, x, xo + b, t, len);
+        }
+    }
+
+    /** u = c (x + k x^3), as c x (1 + k x^2). */
+    private static void geluArgument(float[] x, int xo, float[] u, int n) {
         for (int i = 0; i < n; i += L) {
             FloatVector v = load(x, xo + i);
-            FloatVector x2 = v.mul(v);
-            FloatVector t = VectorMath.tanh(x2.mul(GELU_K).add(1f).mul(v).mul(GELU_C));
-            // 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)
-            FloatVector slope = x2.mul(3f * GELU_K).add(1f).mul(GELU_C);
-            FloatVector oneMinusT2 = t.mul(t).neg().add(1f);
-            FloatVector grad = v.mul(oneMinusT2).mul(slope).add(t).add(1f).mul(0.5f);
+            v.mul(v).mul(GELU_K).add(1f).mul(v).mul(GELU_C).intoArray(u, i);
+        }
+    }
+
+    /** dx = dy (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)), t = tanh(u). */
+    private static void geluGrad(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, float[] t, int n) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector v = load(x, xo + i), tv = load(t, i);
+            FloatVector slope = v.mul(v).mul(3f * GELU_K).add(1f).mul(GELU_C);
+            FloatVector oneMinusT2 = tv.mul(tv).neg().add(1f);
+            FloatVector grad = v.mul(oneMinusT2).mul(slope).add(tv).add(1f).mul(0.5f);
             load(dy, dyo + i).mul(grad).intoArray(dx, dxo + i);
         }
     }
