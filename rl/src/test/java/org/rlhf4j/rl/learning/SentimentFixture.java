@@ -77,7 +77,7 @@ final class SentimentFixture {
             List<PreferencePair> all = pairs();
             int split = all.size() * 4 / 5;
             RewardModel rm = RewardModel.withNewHead(copy(sftModel()), new Generator(3));
-            RewardConfig config = RewardConfig.defaults().withLearningRate(5e-4).withBatchSize(32).withMaxSteps(300).withWeightDecay(0.01)
+            RewardConfig config = RewardConfig.defaults().withLearningRate(5e-4).withBatchSize(32).withMaxSteps(400).withWeightDecay(0.01)
                     .withLoggingSteps(50);
             RewardTrainer trainer = new RewardTrainer(rm, config, tokenized(all.subList(0, split)), PAD);
             trainer.train(m -> { });
