@@ -79,6 +79,15 @@ public final class CpuGemm {
             });
             return;
         }
+        if (m <= SKINNY_ROWS && bColStride == 1 && (cColStride == 1 || n == 1)) {
+            // A few rows against a row-major B (one decoding step of generation): packing B would copy the whole
+            // weight matrix for a handful of dot products, so stream B's rows once instead.
+            for (int bi = 0; bi < batch; bi++) {
+                skinny(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
+                        b, bOff + bi * bBatchStride, bRowStride, beta, c, cOff + bi * cBatchStride, cRowStride);
+            }
+            return;
+        }
         int threads = Parallel.threads();
         if (threads == 1 || (batch == 1 && work < SPLIT)) {
             for (int bi = 0; bi < batch; bi++) {
@@ -102,6 +111,44 @@ public final class CpuGemm {
                         beta, c, cOff + bi * cBatchStride, cRowStride, cColStride, true);
             }
         }
+    }
+
+    /** Products with at most this many rows of A take the {@link #skinny} path (when B is row-major). */
+    static final int SKINNY_ROWS = 4;
+
+    /** Columns of C per task of the skinny path. */
+    private static final int SKINNY_CHUNK = 512;
+
+    /**
+     * C = alpha * A · B + beta * C for m <= {@link #SKINNY_ROWS} rows and a row-major B: for each column chunk,
+     * accumulate sum_p A[i, p] * B[p, chunk] row by row of B (a loop the JIT vectorizes), then write back.
+     */
+    private static void skinny(int m, int n, int k, float alpha, float[] a, int aOff, int aRs, int aCs,
+            float[] b, int bOff, int bRs, float beta, float[] c, int cOff, int cRs) {
+        int chunks = (n + SKINNY_CHUNK - 1) / SKINNY_CHUNK;
+        Parallel.forRange(chunks, (long) m * k * Math.min(n, SKINNY_CHUNK), (from, to) -> {
+            float[] acc = new float[m * SKINNY_CHUNK];
+            for (int chunk = from; chunk < to; chunk++) {
+                int j0 = chunk * SKINNY_CHUNK, len = Math.min(SKINNY_CHUNK, n - j0);
+                java.util.Arrays.fill(acc, 0f);
+                for (int p = 0; p < k; p++) {
+                    int row = bOff + p * bRs + j0;
+                    for (int i = 0; i < m; i++) {
+                        float aip = a[aOff + i * aRs + p * aCs];
+                        int base = i * SKINNY_CHUNK;
+                        for (int j = 0; j < len; j++) acc[base + j] += aip * b[row + j];
+                    }
+                }
+                for (int i = 0; i < m; i++) {
+                    int out = cOff + i * cRs + j0, base = i * SKINNY_CHUNK;
+                    if (beta == 0f) {
+                        for (int j = 0; j < len; j++) c[out + j] = alpha * acc[base + j];
+                    } else {
+                        for (int j = 0; j < len; j++) c[out + j] = alpha * acc[base + j] + beta * c[out + j];
+                    }
+                }
+            }
+        });
     }
 
     /** Per-thread packing buffers, grown on demand and reused across calls. */

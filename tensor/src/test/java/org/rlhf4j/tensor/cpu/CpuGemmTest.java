@@ -144,6 +144,21 @@ class CpuGemmTest {
     }
 
     @Test
+    void fewRowsAgainstRowMajorBTakeTheSkinnyPathCorrectly() {
+        // m <= 4 with a row-major B and enough work to pass the small-problem path: the generation-step GEMM
+        Random rnd = new Random(21);
+        for (int threads : new int[] {1, 2, 3}) {
+            Parallel.setThreads(threads);
+            for (int m = 1; m <= CpuGemm.SKINNY_ROWS + 1; m++) {
+                for (Layout la : new Layout[] {Layout.ROW_MAJOR, Layout.TRANSPOSED, Layout.GENERAL}) {
+                    checkSgemm(rnd, 1, m, 1153, 300, la, Layout.ROW_MAJOR, Layout.ROW_MAJOR, false, false, 1f, 0f, true);
+                    checkSgemm(rnd, 2, m, 517, 129, la, Layout.ROW_MAJOR, Layout.ROW_MAJOR, false, true, -0.75f, 0.5f, false);
+                }
+            }
+        }
+    }
+
+    @Test
     void matchesReferenceOnRandomShapesAtSeveralThreadCounts() {
         Random rnd = new Random(12);
         Layout[] all = Layout.values();
