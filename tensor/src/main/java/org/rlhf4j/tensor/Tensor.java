@@ -791,7 +791,19 @@ public final class Tensor {
 
     // ---- in place: the result has this tensor's shape, other operands broadcast to it ----
 
+    /** An in-place destination must not be an expanded view: one stored element would take several results. */
+    private void requireWritable(String op) {
+        for (int d = 0; d < shape.length; d++) {
+            if (strides[d] == 0 && shape[d] > 1) {
+                throw new IllegalArgumentException(op + ": the destination is an expanded view (dimension " + d + " of "
+                        + Shapes.str(shape) + " has stride 0), so one element would receive " + shape[d]
+                        + " results; write into a contiguous() copy instead");
+            }
+        }
+    }
+
     private Tensor broadcastOperand(String op, Tensor other) {
+        requireWritable(op);
         requireCompatible(op, other);
         int[] outShape = Shapes.broadcast(op, shape, other.shape);
         if (!Arrays.equals(outShape, shape)) {
@@ -812,6 +824,7 @@ public final class Tensor {
 
     /** {@code this = op(this, scalar)}; returns this. */
     public Tensor zipInPlace(BinaryOp op, double scalar) {
+        requireWritable(op.name().toLowerCase() + "InPlace");
         if (!op.isComparison()) requireFloat(op.name().toLowerCase() + "InPlace");
         backend().binaryScalar(op, this, this, scalar);
         return this;
@@ -819,6 +832,7 @@ public final class Tensor {
 
     /** {@code this = op(this)}; returns this. */
     public Tensor mapInPlace(UnaryOp op) {
+        requireWritable(op.name().toLowerCase() + "InPlace");
         requireFloat(op.name().toLowerCase() + "InPlace");
         backend().unary(op, this, this);
         return this;
@@ -842,6 +856,7 @@ public final class Tensor {
 
     /** {@code this = clamp(this, min, max)}; returns this. */
     public Tensor clampInPlace(double min, double max) {
+        requireWritable("clampInPlace");
         requireFloat("clampInPlace");
         if (min > max) throw new IllegalArgumentException("clampInPlace: min " + min + " > max " + max);
         backend().clamp(this, this, min, max);
@@ -856,6 +871,7 @@ public final class Tensor {
 
     /** Copies {@code src} (broadcast to this shape, any dtype) into this tensor; returns this. */
     public Tensor copyFrom(Tensor src) {
+        requireWritable("copyFrom");
         if (!src.device().equals(device())) {
             throw new IllegalArgumentException("copyFrom: devices " + device() + " and " + src.device() + " differ");
         }
@@ -967,6 +983,7 @@ public final class Tensor {
      */
     public Tensor scatterAddInPlace(int axis, Tensor index, Tensor src) {
         int a = Shapes.axis("scatterAdd", axis, shape.length);
+        requireWritable("scatterAdd");
         requireIndex("scatterAdd", index, device());
         requireCompatible("scatterAdd", src);
         requireFloat("scatterAdd");

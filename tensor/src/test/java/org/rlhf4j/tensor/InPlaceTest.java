@@ -273,4 +273,24 @@ class InPlaceTest {
         ids.zipInPlace(BinaryOp.EQ, 1);
         assertValues("eq scalar in place", ids, 0, 1, 0, 1);
     }
+
+    @Test
+    void inPlaceIntoAnExpandedViewIsRefusedAndWritesNothing() {
+        Tensor base = Tensor.of(new float[] {1, 2, 3}, 3, 1);
+        Tensor expanded = base.expand(3, 4); // every row's 4 elements are one stored float
+        Tensor other = Tensor.ones(3, 4);
+        java.util.List<Runnable> ops = java.util.List.of(
+                () -> expanded.addInPlace(other), () -> expanded.mulInPlace(2.0), () -> expanded.mapInPlace(UnaryOp.EXP),
+                () -> expanded.clampInPlace(0, 1), () -> expanded.copyFrom(other), () -> expanded.addScaledInPlace(other, 2),
+                () -> expanded.scatterAddInPlace(1, Tensor.ofInts(new int[] {0, 1, 2, 3}, 1, 4), Tensor.ones(1, 4)));
+        for (Runnable op : ops) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, op::run);
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("expanded view"), e.getMessage());
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {1, 2, 3}, base.toFloatArray());
+        // a size-1 dimension with stride 0 holds one element: writing it is fine
+        Tensor single = Tensor.zeros(1).expand(1, 1);
+        single.addInPlace(Tensor.ones(1, 1));
+        org.junit.jupiter.api.Assertions.assertEquals(1.0, single.item(), 0.0);
+    }
 }

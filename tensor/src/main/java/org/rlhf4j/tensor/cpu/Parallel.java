@@ -27,9 +27,11 @@ public final class Parallel {
     }
 
     private static ForkJoinPool newPool(int threads) {
+        java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
         return new ForkJoinPool(threads, p -> {
+            // getPoolIndex() is not assigned until the worker registers, so number the threads here
             var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("rlhf4j-cpu-" + t.getPoolIndex());
+            t.setName("rlhf4j-cpu-" + count.getAndIncrement());
             t.setDaemon(true);
             return t;
         }, null, false);
