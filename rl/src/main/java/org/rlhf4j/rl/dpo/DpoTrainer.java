@@ -495,6 +495,37 @@ public final class DpoTrainer {
 
     // ---- accessors ----
 
+    /** Where training stands: step, epoch and position in the epoch (the optimizer and model hold the rest). */
+    public Map<String, Long> state() {
+        Map<String, Long> s = new LinkedHashMap<>();
+        s.put("step", step);
+        s.put("epoch", (long) epoch);
+        s.put("cursor", (long) cursor);
+        return s;
+    }
+
+    /**
+     * Continues from a {@link #state()}, with the model's parameters and the optimizer's state restored separately
+     * (from a checkpoint); the data order is a function of the seed and the epoch, so the run goes on as if it had
+     * never stopped.
+     */
+    public void restore(Map<String, Long> s) {
+        long restoredStep = s.get("step");
+        if (restoredStep < 0 || restoredStep > totalSteps) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": step " + restoredStep + " is outside [0, "
+                    + totalSteps + "]");
+        }
+        int restoredCursor = Math.toIntExact(s.get("cursor"));
+        if (restoredCursor < 0 || restoredCursor > batchesPerEpoch) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": cursor " + restoredCursor + " is outside [0, "
+                    + batchesPerEpoch + "]");
+        }
+        step = restoredStep;
+        epoch = Math.toIntExact(s.get("epoch"));
+        cursor = restoredCursor;
+        order = shuffled(epoch);
+    }
+
     public Gpt policy() {
         return policy;
     }

@@ -54,6 +54,21 @@ public final class GrpoTrainer {
         return step;
     }
 
+    /** The policy's optimizer; its state goes into checkpoints. */
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /**
+     * Continues a run after {@code step} steps; parameters and optimizer state are restored separately, from a
+     * checkpoint. Sampling seeds are functions of the seed and the step, so the run goes on as if it had never
+     * stopped.
+     */
+    public void restore(long step) {
+        if (step < 0) throw new IllegalArgumentException("GrpoTrainer: step must be >= 0, found " + step);
+        this.step = step;
+    }
+
     /** One GRPO step on {@code prompts} (each sampled numGenerations times); returns TRL-named metrics. */
     public Map<String, Object> trainStep(int[][] prompts) {
         int g = config.numGenerations();

@@ -38,7 +38,7 @@ public final class PpoTrainer {
     private final PpoConfig config;
     private final int eosId, padId;
     private final AdamW optimizer;
-    private final KlController kl;
+    private KlController kl;
     private long step;
 
     public PpoTrainer(Gpt policy, Gpt reference, RewardModel valueModel, Scorer scorer, PpoConfig config, int eosId, int padId) {
@@ -72,6 +72,23 @@ public final class PpoTrainer {
 
     public double klCoef() {
         return kl.value();
+    }
+
+    /** The one optimizer over policy ({@code policy.*}) and value model ({@code value.*}); its state goes into checkpoints. */
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /**
+     * Continues a run after {@code step} iterations, with the KL coefficient it had then (it only moves under the
+     * adaptive controller); parameters and optimizer state are restored separately, from a checkpoint. Sampling
+     * seeds and mini-batch orders are functions of the seed and the step, so the run goes on as if it had never
+     * stopped.
+     */
+    public void restore(long step, double klCoef) {
+        if (step < 0) throw new IllegalArgumentException("PpoTrainer: step must be >= 0, found " + step);
+        this.step = step;
+        if (config.adaptiveKl()) this.kl = KlController.adaptive(klCoef, config.klTarget(), config.klHorizon());
     }
 
     private static Tensor valuesOverTargets(Variable values, int t) {
