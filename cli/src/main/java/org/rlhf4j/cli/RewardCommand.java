@@ -1,0 +1,201 @@
+package org.rlhf4j.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.rlhf4j.rl.dpo.TokenizedPair;
+import org.rlhf4j.rl.reward.RewardConfig;
+import org.rlhf4j.rl.reward.RewardModel;
+import org.rlhf4j.rl.reward.RewardTrainer;
+import org.rlhf4j.tensor.Generator;
+import org.rlhf4j.tensor.Tensor;
+import org.rlhf4j.transformer.gpt.Gpt;
+import org.rlhf4j.transformer.io.TrainingCheckpoint;
+import org.rlhf4j.transformer.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Bradley-Terry reward-model training, TRL's RewardTrainer. */
+@Command(name = "reward", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Trains a reward model (a scalar head on the --model trunk) on {\"prompt\", \"chosen\", \"rejected\"} JSONL.",
+                "Options and defaults are TRL's RewardConfig. The output is a GPT2ForSequenceClassification directory. Example:",
+                "  rlhf4j reward --model out/sft --dataset prefs.jsonl --learning-rate 5e-4 --max-steps 400 --output-dir out/rm"})
+final class RewardCommand extends TrainCommand {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--dataset", required = true, paramLabel = "FILE",
+            description = "Preference pairs, JSONL {\"prompt\", \"chosen\", \"rejected\"}.")
+    Path dataset;
+
+    @Option(names = "--eval-dataset", paramLabel = "FILE", description = "Held-out pairs; eval_accuracy etc. at the end.")
+    Path evalDataset;
+
+    @Option(names = "--learning-rate", defaultValue = "5e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(names = "--per-device-train-batch-size", defaultValue = "8", description = "Pairs per micro-batch (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
+    int gradientAccumulationSteps;
+
+    @Option(names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
+    int maxSteps;
+
+    @Option(names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+    double numTrainEpochs;
+
+    @Option(names = "--max-length", defaultValue = "1024", description = "Longer pairs are left out (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
+    double warmupRatio;
+
+    @Option(names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
+    String lrSchedulerType;
+
+    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
+    double maxGradNorm;
+
+    @Option(names = "--center-rewards-coefficient", defaultValue = "0.0",
+            description = "Weight of mean((r_chosen + r_rejected)^2); 0 is off (default: ${DEFAULT-VALUE}).")
+    double centerRewardsCoefficient;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Data order and head initialisation (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    private RewardConfig config;
+
+    @Override
+    void validate() {
+        Check.positive(spec, "--learning-rate", learningRate);
+        Check.atLeast(spec, "--per-device-train-batch-size", batchSize, 1);
+        Check.atLeast(spec, "--gradient-accumulation-steps", gradientAccumulationSteps, 1);
+        Check.stepsOrUnset(spec, "--max-steps", maxSteps);
+        Check.positive(spec, "--num-train-epochs", numTrainEpochs);
+        Check.atLeast(spec, "--max-length", maxLength, 2);
+        Check.range(spec, "--warmup-ratio", warmupRatio, 0, 1);
+        Check.oneOf(spec, "--lr-scheduler-type", lrSchedulerType, "linear", "cosine", "constant");
+        Check.nonNegative(spec, "--weight-decay", weightDecay);
+        Check.positive(spec, "--max-grad-norm", maxGradNorm);
+        Check.nonNegative(spec, "--center-rewards-coefficient", centerRewardsCoefficient);
+        try {
+            config = new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs, maxLength,
+                    maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, centerRewardsCoefficient, 10, seed);
+        } catch (IllegalArgumentException e) {
+            throw Check.invalid(spec, e);
+        }
+        model.validate();
+        ModelFiles.requireFile(dataset, "--dataset");
+        if (evalDataset != null) ModelFiles.requireFile(evalDataset, "--eval-dataset");
+    }
+
+    @Override
+    Map<String, Object> arguments() {
+        Map<String, Object> a = new LinkedHashMap<>(model.describe());
+        a.put("dataset", dataset.toString());
+        if (evalDataset != null) a.put("eval_dataset", evalDataset.toString());
+        a.put("learning_rate", learningRate);
+        a.put("per_device_train_batch_size", batchSize);
+        a.put("gradient_accumulation_steps", gradientAccumulationSteps);
+        a.put("max_steps", maxSteps);
+        a.put("num_train_epochs", numTrainEpochs);
+        a.put("max_length", maxLength);
+        a.put("warmup_ratio", warmupRatio);
+        a.put("lr_scheduler_type", lrSchedulerType);
+        a.put("weight_decay", weightDecay);
+        a.put("max_grad_norm", maxGradNorm);
+        a.put("center_rewards_coefficient", centerRewardsCoefficient);
+        a.put("seed", seed);
+        return a;
+    }
+
+    @Override
+    TrainingRun.Session open() throws Exception {
+        RewardModel rm;
+        Tokenizer tokenizer;
+        if (model.model != null && ModelFiles.isRewardModel(model.model)) {
+            rm = ModelFiles.loadRewardModel(model.model, "--model");
+            tokenizer = model.tokenizer(rm.trunk().config().vocabSize());
+        } else {
+            Gpt trunk = model.load(seed);
+            tokenizer = model.tokenizer(trunk.config().vocabSize());
+            rm = RewardModel.withNewHead(trunk, new Generator(seed));
+        }
+        List<TokenizedPair> train = Pairs.read(dataset, tokenizer);
+        List<TokenizedPair> eval = evalDataset == null ? List.of() : Pairs.read(evalDataset, tokenizer);
+        RewardTrainer trainer = new RewardTrainer(rm, config, train, ModelFiles.padId(tokenizer));
+        Path tokenizerSource = model.tokenizerSource();
+        return new TrainingRun.Session() {
+            @Override
+            public long totalSteps() {
+                return trainer.totalSteps();
+            }
+
+            @Override
+            public long step() {
+                return trainer.step();
+            }
+
+            @Override
+            public Map<String, Object> trainStep() {
+                Map<String, Object> m = trainer.trainStep();
+                if (trainer.step() == trainer.totalSteps() && !eval.isEmpty()) m.putAll(trainer.evaluationMetrics(eval));
+                return m;
+            }
+
+            @Override
+            public Map<String, Tensor> modelState() {
+                return rm.stateDict();
+            }
+
+            @Override
+            public Map<String, Tensor> optimizerState() {
+                return trainer.optimizer().state();
+            }
+
+            @Override
+            public long optimizerSteps() {
+                return trainer.optimizer().stepCount();
+            }
+
+            @Override
+            public Map<String, Object> trainerState() {
+                return new LinkedHashMap<>(trainer.state());
+            }
+
+            @Override
+            public void restore(TrainingCheckpoint c, long optimizerSteps, Map<String, Object> state) {
+                rm.loadStateDict(c.model(), "checkpoint");
+                trainer.optimizer().loadState(c.optimizer(), optimizerSteps);
+                trainer.restore(Check.longs(state));
+            }
+
+            @Override
+            public void saveModel(Path dir) throws IOException {
+                ModelFiles.copyTokenizer(tokenizerSource, dir);
+                rm.eval();
+                rm.save(dir);
+            }
+
+            @Override
+            public List<Plots.Plot> plots() {
+                return List.of(Plots.Plot.of("loss", "reward model loss", "loss"),
+                        Plots.Plot.of("accuracy", "pairwise accuracy", "accuracy"),
+                        Plots.Plot.of("margin", "reward margin (chosen - rejected)", "margin"));
+            }
+
+            @Override
+            public String progress(Map<String, Object> m) {
+                return join(fmt(m, "loss", "loss"), fmt(m, "accuracy", "acc"), fmt(m, "eval_accuracy", "eval_acc"));
+            }
+        };
+    }
+}
