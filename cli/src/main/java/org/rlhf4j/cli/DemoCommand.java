@@ -37,11 +37,14 @@ import picocli.CommandLine.Option;
  * the ground truth, a reward model, PPO on it, DPO on the pairs; then SFT and GRPO on single-digit addition. The
  * recipes are those of the rl module's learning tests; --quick runs shorter versions of them.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"SFT -> reward model -> PPO, and DPO, on built-in synthetic sentiment; then GRPO on built-in arithmetic.",
-                "Ends with a table: mean ground-truth reward and mean sequence KL to the SFT model of sampled completions for",
-                "SFT, PPO and DPO, sample completions, and GRPO's accuracy before and after. Example:",
-                "  rlhf4j demo --quick"})
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"The whole pipeline on built-in tasks: SFT, reward model, PPO, DPO, GRPO.",
+                "SFT -> reward model -> PPO, and DPO from the same SFT model and preference pairs, on synthetic"
+                        + " sentiment; then SFT and GRPO on arithmetic. Each stage runs as its subcommand, printed first."
+                        + " Ends with a table: mean ground-truth reward and mean sequence KL to the SFT model of sampled"
+                        + " completions for SFT, PPO and DPO, sample completions, and GRPO's accuracy before and after.",
+                "Example:",
+                "  rlhf4j demo --quick", ""})
 final class DemoCommand implements Callable<Integer> {
     static final String SUMMARY_FILE = "summary.json";
 

@@ -19,10 +19,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Direct Preference Optimization, TRL's DPOTrainer. */
-@Command(name = "dpo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"DPO of the --model policy against a frozen reference on {\"prompt\", \"chosen\", \"rejected\"} JSONL.",
-                "Options and defaults are TRL's DPOConfig. Example:",
-                "  rlhf4j dpo --model out/sft --dataset prefs.jsonl --learning-rate 5e-4 --max-steps 150 --output-dir out/dpo"})
+@Command(name = "dpo", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"Direct Preference Optimization (TRL's DPOTrainer).",
+                "Trains the --model policy against a frozen reference on JSONL lines {\"prompt\", \"chosen\","
+                        + " \"rejected\"}. Options and defaults are TRL's DPOConfig.",
+                "Example:",
+                "  rlhf4j dpo --model out/sft --dataset pairs.jsonl \\",
+                "      --learning-rate 5e-4 --max-steps 150 --output-dir out/dpo", ""})
 final class DpoCommand extends TrainCommand {
     @Mixin
     ModelOptions model;
@@ -38,55 +41,55 @@ final class DpoCommand extends TrainCommand {
     @Option(names = "--eval-dataset", paramLabel = "FILE", description = "Held-out pairs; eval_rewards/* at the end.")
     Path evalDataset;
 
-    @Option(names = "--beta", defaultValue = "0.1", description = "KL strength (tau for ipo) (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--beta", defaultValue = "0.1", description = "KL strength (tau for ipo) (default: ${DEFAULT-VALUE}).")
     double beta;
 
-    @Option(names = "--loss-type", defaultValue = "sigmoid", description = "sigmoid, robust, hinge or ipo (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--loss-type", defaultValue = "sigmoid", description = "sigmoid, robust, hinge or ipo (default: ${DEFAULT-VALUE}).")
     String lossType;
 
-    @Option(names = "--label-smoothing", defaultValue = "0.0", description = "cDPO / robust label noise in [0, 0.5] (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--label-smoothing", defaultValue = "0.0", description = "cDPO / robust label noise in [0, 0.5] (default: ${DEFAULT-VALUE}).")
     double labelSmoothing;
 
-    @Option(names = "--learning-rate", defaultValue = "1e-6", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--learning-rate", defaultValue = "1e-6", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--per-device-train-batch-size", defaultValue = "8", description = "Pairs per micro-batch (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--per-device-train-batch-size", defaultValue = "8", description = "Pairs per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
     int gradientAccumulationSteps;
 
-    @Option(names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
     double numTrainEpochs;
 
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
     double maxGradNorm;
 
-    @Option(names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
     double warmupRatio;
 
-    @Option(names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
     String lrSchedulerType;
 
-    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--max-length", defaultValue = "1024", description = "Tokens per prompt + completion (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-length", defaultValue = "1024", description = "Tokens per prompt + completion (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
-    @Option(names = "--max-prompt-length", defaultValue = "512", description = "A longer prompt keeps its end (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-prompt-length", defaultValue = "512", description = "A longer prompt keeps its end (default: ${DEFAULT-VALUE}).")
     int maxPromptLength;
 
-    @Option(names = "--max-completion-length", defaultValue = "-1", description = "A longer completion keeps its start; -1: no limit (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-completion-length", defaultValue = "-1", description = "A longer completion keeps its start; -1: no limit (default: ${DEFAULT-VALUE}).")
     int maxCompletionLength;
 
-    @Option(names = "--truncation-mode", defaultValue = "keep_end", description = "keep_end or keep_start (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--truncation-mode", defaultValue = "keep_end", description = "keep_end or keep_start (default: ${DEFAULT-VALUE}).")
     String truncationMode;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Data order (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--seed", defaultValue = "42", description = "Data order (default: ${DEFAULT-VALUE}).")
     long seed;
 
     private DpoConfig config;

@@ -19,9 +19,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** Completions of prompts with a KV-cache sampler. */
-@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Completions for prompts given as arguments or in a {\"prompt\"} JSONL file. Example:",
-                "  rlhf4j generate --model out/ppo --max-new-tokens 40 --temperature 0.7 \"Review: the movie was\""})
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"Completions for prompts (arguments or a {\"prompt\"} JSONL file).",
+                "Sampling options as Hugging Face's generate(); --temperature 0 decodes greedily.",
+                "Example:",
+                "  rlhf4j generate --model out/ppo --max-new-tokens 40 \\",
+                "      --temperature 0.7 \"Review: the movie was\"", ""})
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,26 +38,26 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "FILE", description = "Prompts, JSONL {\"prompt\"}.")
     Path input;
 
-    @Option(names = "--max-new-tokens", defaultValue = "64",
+    @Option(paramLabel = "N", names = "--max-new-tokens", defaultValue = "64",
             description = "Tokens per completion at most, also capped by the context (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
-    @Option(names = "--temperature", defaultValue = "1.0", description = "0 is greedy decoding (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--temperature", defaultValue = "1.0", description = "0 is greedy decoding (default: ${DEFAULT-VALUE}).")
     double temperature;
 
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 keeps all (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 keeps all (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling; 1 keeps all (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling; 1 keeps all (default: ${DEFAULT-VALUE}).")
     double topP;
 
-    @Option(names = "--num-return-sequences", defaultValue = "1", description = "Completions per prompt (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--num-return-sequences", defaultValue = "1", description = "Completions per prompt (default: ${DEFAULT-VALUE}).")
     int numReturnSequences;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Row i samples with seed + i (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--seed", defaultValue = "42", description = "Row i samples with seed + i (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--format", defaultValue = "text",
+    @Option(paramLabel = "NAME", names = "--format", defaultValue = "text",
             description = "text (prompt and completion, one per line) or jsonl ({\"prompt\", \"completion\", \"finish_reason\"}) (default: ${DEFAULT-VALUE}).")
     String format;
 

@@ -25,12 +25,17 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Group Relative Policy Optimization, TRL's GRPOTrainer. */
-@Command(name = "grpo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"GRPO of the --model policy on {\"prompt\"} JSONL with reward functions: built-in 'arithmetic'",
-                "(exact answer of a+b= / a-b=), 'sentiment' (the synthetic-sentiment lexicon), or a reward model directory;",
-                "several are summed. Options and defaults are TRL's GRPOConfig. Example:",
-                "  rlhf4j grpo --model out/sft --dataset sums.jsonl --reward-funcs arithmetic --learning-rate 5e-4 \\",
-                "      --per-device-train-batch-size 128 --num-generations 8 --max-completion-length 4 --output-dir out/grpo"})
+@Command(name = "grpo", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"Group Relative Policy Optimization (TRL's GRPOTrainer).",
+                "The --model policy samples --num-generations completions per prompt of JSONL lines {\"prompt\"};"
+                        + " --reward-funcs score them: 'arithmetic' (the exact answer of a+b= or a-b=), 'sentiment'"
+                        + " (the synthetic-sentiment lexicon) or a reward model directory, several summed."
+                        + " Options and defaults are TRL's GRPOConfig.",
+                "Example:",
+                "  rlhf4j grpo --model out/sft --dataset sums.jsonl \\",
+                "      --reward-funcs arithmetic --learning-rate 5e-4 \\",
+                "      --per-device-train-batch-size 128 --num-generations 8 \\",
+                "      --max-completion-length 4 --output-dir out/grpo", ""})
 final class GrpoCommand extends TrainCommand {
     @Mixin
     ModelOptions model;
@@ -46,53 +51,53 @@ final class GrpoCommand extends TrainCommand {
             description = "arithmetic, sentiment, or a reward model directory; comma-separated to sum several.")
     List<String> rewardFuncs;
 
-    @Option(names = "--learning-rate", defaultValue = "1e-6", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--learning-rate", defaultValue = "1e-6", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--per-device-train-batch-size", defaultValue = "8",
+    @Option(paramLabel = "N", names = "--per-device-train-batch-size", defaultValue = "8",
             description = "Completions per step, a multiple of --num-generations (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--num-generations", defaultValue = "8", description = "Completions per prompt, the group (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--num-generations", defaultValue = "8", description = "Completions per prompt, the group (default: ${DEFAULT-VALUE}).")
     int numGenerations;
 
-    @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--temperature", defaultValue = "1.0", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
     double temperature;
 
-    @Option(names = "--top-k", defaultValue = "0", description = "Top-k sampling; 0 is off (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--top-k", defaultValue = "0", description = "Top-k sampling; 0 is off (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling; 1 is off (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling; 1 is off (default: ${DEFAULT-VALUE}).")
     double topP;
 
-    @Option(names = "--max-completion-length", defaultValue = "256", description = "Tokens per completion at most (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-completion-length", defaultValue = "256", description = "Tokens per completion at most (default: ${DEFAULT-VALUE}).")
     int maxCompletionLength;
 
-    @Option(names = "--beta", defaultValue = "0.0", description = "KL coefficient; 0 needs no reference model (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--beta", defaultValue = "0.0", description = "KL coefficient; 0 needs no reference model (default: ${DEFAULT-VALUE}).")
     double beta;
 
-    @Option(names = "--epsilon", defaultValue = "0.2", description = "Lower clip of the ratio (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--epsilon", defaultValue = "0.2", description = "Lower clip of the ratio (default: ${DEFAULT-VALUE}).")
     double epsilon;
 
     @Option(names = "--epsilon-high", paramLabel = "X", description = "Upper clip of the ratio (default: --epsilon).")
     Double epsilonHigh;
 
-    @Option(names = "--loss-type", defaultValue = "dapo", description = "dapo, grpo, bnpo or dr_grpo (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--loss-type", defaultValue = "dapo", description = "dapo, grpo, bnpo or dr_grpo (default: ${DEFAULT-VALUE}).")
     String lossType;
 
-    @Option(names = "--scale-rewards", defaultValue = "group", description = "group, batch or none (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--scale-rewards", defaultValue = "group", description = "group, batch or none (default: ${DEFAULT-VALUE}).")
     String scaleRewards;
 
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
     double maxGradNorm;
 
-    @Option(names = "--num-train-epochs", defaultValue = "3", description = "Passes over the prompts (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--num-train-epochs", defaultValue = "3", description = "Passes over the prompts (default: ${DEFAULT-VALUE}).")
     double numTrainEpochs;
 
-    @Option(names = "--max-steps", defaultValue = "-1", description = "Steps; overrides --num-train-epochs (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-steps", defaultValue = "-1", description = "Steps; overrides --num-train-epochs (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Sampling streams and prompt order (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--seed", defaultValue = "42", description = "Sampling streams and prompt order (default: ${DEFAULT-VALUE}).")
     long seed;
 
     private GrpoConfig config;

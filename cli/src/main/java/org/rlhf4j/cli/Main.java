@@ -28,9 +28,6 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         System.setProperty("java.awt.headless", "true");
-        for (String a : args) {
-            if (a.equals("--verbose")) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
-        }
         System.exit(run(System.out, System.err, args));
     }
 

@@ -42,9 +42,13 @@ final class ModelFiles {
 
     /** The causal LM in {@code dir}, F32. */
     static Gpt loadLm(Path dir, String what) throws IOException {
+        return loadLm(dir, what, DType.F32);
+    }
+
+    static Gpt loadLm(Path dir, String what, DType dtype) throws IOException {
         requireDirectory(dir, what);
         try {
-            Gpt model = ModelDirectory.load(dir, DType.F32);
+            Gpt model = ModelDirectory.load(dir, dtype);
             model.eval();
             return model;
         } catch (NoSuchFileException e) {

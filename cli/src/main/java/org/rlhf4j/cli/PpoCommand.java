@@ -19,11 +19,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** PPO with a learned reward model, TRL's PPOTrainer. */
-@Command(name = "ppo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"PPO of the --model policy on {\"prompt\"} JSONL, scored by a reward model, with a KL penalty to the",
-                "reference (the starting policy). Options and defaults are TRL's PPOConfig. Example:",
-                "  rlhf4j ppo --model out/sft --reward-model out/rm --dataset prompts.jsonl --learning-rate 3e-4 \\",
-                "      --per-device-train-batch-size 32 --num-mini-batches 2 --response-length 40 --kl-coef 0.3 --output-dir out/ppo"})
+@Command(name = "ppo", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"PPO with a reward model (TRL's PPOTrainer).",
+                "The --model policy completes the prompts of JSONL lines {\"prompt\"}; the reward model scores the"
+                        + " completions, and a per-token KL penalty keeps the policy near the reference (the starting"
+                        + " policy). Options and defaults are TRL's PPOConfig.",
+                "Example:",
+                "  rlhf4j ppo --model out/sft --reward-model out/reward \\",
+                "      --dataset prompts.jsonl --learning-rate 3e-4 \\",
+                "      --per-device-train-batch-size 32 --num-mini-batches 2 \\",
+                "      --response-length 40 --kl-coef 0.3 --output-dir out/ppo", ""})
 final class PpoCommand extends TrainCommand {
     @Mixin
     ModelOptions model;
@@ -43,53 +48,53 @@ final class PpoCommand extends TrainCommand {
     @Option(names = "--dataset", required = true, paramLabel = "FILE", description = "Prompts, JSONL {\"prompt\"}.")
     Path dataset;
 
-    @Option(names = "--learning-rate", defaultValue = "3e-6", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--learning-rate", defaultValue = "3e-6", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = {"--per-device-train-batch-size", "--batch-size"}, defaultValue = "64",
+    @Option(paramLabel = "N", names = "--per-device-train-batch-size", defaultValue = "64",
             description = "Prompts per rollout (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--num-mini-batches", defaultValue = "1", description = "Mini-batches per PPO epoch (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--num-mini-batches", defaultValue = "1", description = "Mini-batches per PPO epoch (default: ${DEFAULT-VALUE}).")
     int numMiniBatches;
 
-    @Option(names = "--num-ppo-epochs", defaultValue = "4", description = "Passes over each rollout (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--num-ppo-epochs", defaultValue = "4", description = "Passes over each rollout (default: ${DEFAULT-VALUE}).")
     int numPpoEpochs;
 
-    @Option(names = "--response-length", defaultValue = "53", description = "Tokens generated per prompt at most (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--response-length", defaultValue = "53", description = "Tokens generated per prompt at most (default: ${DEFAULT-VALUE}).")
     int responseLength;
 
-    @Option(names = "--temperature", defaultValue = "0.7", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--temperature", defaultValue = "0.7", description = "Sampling temperature (default: ${DEFAULT-VALUE}).")
     double temperature;
 
-    @Option(names = "--kl-coef", defaultValue = "0.05", description = "KL penalty coefficient (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--kl-coef", defaultValue = "0.05", description = "KL penalty coefficient (default: ${DEFAULT-VALUE}).")
     double klCoef;
 
-    @Option(names = "--kl-estimator", defaultValue = "k1", description = "k1 or k3 (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--kl-estimator", defaultValue = "k1", description = "k1 or k3 (default: ${DEFAULT-VALUE}).")
     String klEstimator;
 
     @Option(names = "--adaptive-kl", description = "Adapt --kl-coef toward --kl-target (Ziegler et al.).")
     boolean adaptiveKl;
 
-    @Option(names = "--kl-target", defaultValue = "6.0", description = "Target KL of --adaptive-kl (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--kl-target", defaultValue = "6.0", description = "Target KL of --adaptive-kl (default: ${DEFAULT-VALUE}).")
     double klTarget;
 
-    @Option(names = "--kl-horizon", defaultValue = "10000", description = "Horizon of --adaptive-kl (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--kl-horizon", defaultValue = "10000", description = "Horizon of --adaptive-kl (default: ${DEFAULT-VALUE}).")
     double klHorizon;
 
-    @Option(names = "--cliprange", defaultValue = "0.2", description = "Policy ratio clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--cliprange", defaultValue = "0.2", description = "Policy ratio clipping (default: ${DEFAULT-VALUE}).")
     double cliprange;
 
-    @Option(names = "--cliprange-value", defaultValue = "0.2", description = "Value clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--cliprange-value", defaultValue = "0.2", description = "Value clipping (default: ${DEFAULT-VALUE}).")
     double cliprangeValue;
 
-    @Option(names = "--vf-coef", defaultValue = "0.1", description = "Value loss weight (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--vf-coef", defaultValue = "0.1", description = "Value loss weight (default: ${DEFAULT-VALUE}).")
     double vfCoef;
 
-    @Option(names = "--gamma", defaultValue = "1.0", description = "Discount (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--gamma", defaultValue = "1.0", description = "Discount (default: ${DEFAULT-VALUE}).")
     double gamma;
 
-    @Option(names = "--lam", defaultValue = "0.95", description = "GAE lambda (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--lam", defaultValue = "0.95", description = "GAE lambda (default: ${DEFAULT-VALUE}).")
     double lam;
 
     @Option(names = "--whiten-rewards", description = "Whiten the per-token rewards.")
@@ -99,19 +104,19 @@ final class PpoCommand extends TrainCommand {
             description = "Subtracted from the score of a response without EOS (default: none).")
     Double missingEosPenalty;
 
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
     double maxGradNorm;
 
-    @Option(names = "--total-episodes", defaultValue = "-1", description = "Prompts to train on in all; -1: --num-train-epochs passes (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--total-episodes", defaultValue = "-1", description = "Prompts to train on in all; -1: --num-train-epochs passes (default: ${DEFAULT-VALUE}).")
     long totalEpisodes;
 
-    @Option(names = "--num-train-epochs", defaultValue = "3", description = "Passes over the prompts (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--num-train-epochs", defaultValue = "3", description = "Passes over the prompts (default: ${DEFAULT-VALUE}).")
     double numTrainEpochs;
 
-    @Option(names = "--max-steps", defaultValue = "-1", description = "PPO iterations; overrides the two above (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-steps", defaultValue = "-1", description = "PPO iterations; overrides the two above (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Sampling streams and prompt order (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--seed", defaultValue = "42", description = "Sampling streams and prompt order (default: ${DEFAULT-VALUE}).")
     long seed;
 
     private PpoConfig config;

@@ -19,10 +19,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Bradley-Terry reward-model training, TRL's RewardTrainer. */
-@Command(name = "reward", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Trains a reward model (a scalar head on the --model trunk) on {\"prompt\", \"chosen\", \"rejected\"} JSONL.",
-                "Options and defaults are TRL's RewardConfig. The output is a GPT2ForSequenceClassification directory. Example:",
-                "  rlhf4j reward --model out/sft --dataset prefs.jsonl --learning-rate 5e-4 --max-steps 400 --output-dir out/rm"})
+@Command(name = "reward", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"Reward-model training, Bradley-Terry (TRL's RewardTrainer).",
+                "A scalar head on the --model trunk learns to score chosen above rejected on JSONL lines"
+                        + " {\"prompt\", \"chosen\", \"rejected\"}; the output is a GPT2ForSequenceClassification"
+                        + " directory. Options and defaults are TRL's RewardConfig.",
+                "Example:",
+                "  rlhf4j reward --model out/sft --dataset pairs.jsonl \\",
+                "      --learning-rate 5e-4 --max-steps 400 --output-dir out/reward", ""})
 final class RewardCommand extends TrainCommand {
     @Mixin
     ModelOptions model;
@@ -34,41 +38,41 @@ final class RewardCommand extends TrainCommand {
     @Option(names = "--eval-dataset", paramLabel = "FILE", description = "Held-out pairs; eval_accuracy etc. at the end.")
     Path evalDataset;
 
-    @Option(names = "--learning-rate", defaultValue = "5e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--learning-rate", defaultValue = "5e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--per-device-train-batch-size", defaultValue = "8", description = "Pairs per micro-batch (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--per-device-train-batch-size", defaultValue = "8", description = "Pairs per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
     int gradientAccumulationSteps;
 
-    @Option(names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
     double numTrainEpochs;
 
-    @Option(names = "--max-length", defaultValue = "1024", description = "Longer pairs are left out (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-length", defaultValue = "1024", description = "Longer pairs are left out (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
-    @Option(names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
     double warmupRatio;
 
-    @Option(names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
     String lrSchedulerType;
 
-    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
     double maxGradNorm;
 
     @Option(names = "--center-rewards-coefficient", defaultValue = "0.0",
             description = "Weight of mean((r_chosen + r_rejected)^2); 0 is off (default: ${DEFAULT-VALUE}).")
     double centerRewardsCoefficient;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Data order and head initialisation (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--seed", defaultValue = "42", description = "Data order and head initialisation (default: ${DEFAULT-VALUE}).")
     long seed;
 
     private RewardConfig config;

@@ -17,11 +17,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Per-token log-probs of sequences under a model, for checking it against other tools. */
-@Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Per-token log-probs under --model of each line of a JSONL file, {\"text\": ...} (tokenized with the",
-                "model's tokenizer) or {\"tokens\": [ids]}. Prints one line per input: {\"tokens\": [...], \"logprobs\": [...]},",
-                "logprobs[i] = log p(tokens[i] | tokens[0..i-1]) at temperature 1, null for the first token. Example:",
-                "  rlhf4j score --model out/sft --input texts.jsonl"})
+@Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"Per-token log-probs of texts or token ids under a model.",
+                "Each JSONL line is {\"text\": ...} (tokenized with the model directory's tokenizer) or"
+                        + " {\"tokens\": [ids]}; one line is printed per input, {\"tokens\": [...], \"logprobs\": [...]},"
+                        + " logprobs[i] = log p(tokens[i] | tokens[0..i-1]) at temperature 1, null for the first token.",
+                "Example:",
+                "  rlhf4j score --model out/sft --input texts.jsonl", ""})
 final class ScoreCommand implements Callable<Integer> {
     @Option(names = {"--model", "--model-name-or-path"}, required = true, paramLabel = "DIR", description = "Model directory.")
     Path model;
@@ -29,11 +31,20 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "JSONL: {\"text\": ...} or {\"tokens\": [ids]} per line.")
     Path input;
 
+    @Option(paramLabel = "NAME", names = "--dtype", defaultValue = "float32",
+            description = "float32 or float64: the precision the model runs in (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        Check.oneOf(spec, "--dtype", dtype, "float32", "float64");
+        DType precision = dtype.equals("float64") ? DType.F64 : DType.F32;
         ModelFiles.requireFile(input, "--input");
         List<JsonLines.Line> lines = JsonLines.read(input);
-        Gpt gpt = ModelFiles.loadLm(model, "--model");
+        Gpt gpt = ModelFiles.loadLm(model, "--model", precision);
         int vocab = gpt.config().vocabSize(), context = gpt.config().contextLength();
         Tokenizer tokenizer = null;
         int[][] sequences = new int[lines.size()][];
@@ -75,7 +86,7 @@ final class ScoreCommand implements Callable<Integer> {
             if (ids.length > 1) {
                 // the first token as the "prompt", the rest as the "completion": log-probs of tokens 1..n-1
                 SequenceBatch batch = SequenceBatch.of(new int[][] {{ids[0]}},
-                        new int[][] {java.util.Arrays.copyOfRange(ids, 1, ids.length)}, 0, DType.F32);
+                        new int[][] {java.util.Arrays.copyOfRange(ids, 1, ids.length)}, 0, precision);
                 double[] values = SequenceLogProbs.perTokenNoGrad(gpt, batch, 1.0).to(DType.F64).toDoubleArray();
                 for (int j = 0; j < ids.length - 1; j++) lp.add(values[j]);
             }

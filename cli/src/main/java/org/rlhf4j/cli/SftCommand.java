@@ -22,10 +22,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Supervised fine-tuning, TRL's SFTTrainer. */
-@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Supervised fine-tuning on a JSONL dataset of {\"prompt\", \"completion\"} or {\"text\"} lines.",
-                "Options and defaults are TRL's SFTConfig. Example:",
-                "  rlhf4j sft --config config.json --dataset sft.jsonl --learning-rate 5e-3 --max-steps 600 --output-dir out/sft"})
+@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
+        description = {"Supervised fine-tuning (TRL's SFTTrainer).",
+                "Trains on JSONL lines {\"prompt\", \"completion\"} (only the completion is learned, by default) or"
+                        + " {\"text\"} (everything is learned). Options and defaults are TRL's SFTConfig.",
+                "Example:",
+                "  rlhf4j sft --config config.json --dataset sft.jsonl \\",
+                "      --learning-rate 5e-3 --max-steps 600 --output-dir out/sft", ""})
 final class SftCommand extends TrainCommand {
     @Mixin
     ModelOptions model;
@@ -37,44 +40,44 @@ final class SftCommand extends TrainCommand {
     @Option(names = "--eval-dataset", paramLabel = "FILE", description = "Evaluation data, same layout; eval_loss in the metrics.")
     Path evalDataset;
 
-    @Option(names = "--learning-rate", defaultValue = "2e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--learning-rate", defaultValue = "2e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--per-device-train-batch-size", defaultValue = "8", description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--per-device-train-batch-size", defaultValue = "8", description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--gradient-accumulation-steps", defaultValue = "1", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
     int gradientAccumulationSteps;
 
-    @Option(names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-steps", defaultValue = "-1", description = "Optimizer steps; -1 runs --num-train-epochs (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--num-train-epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
     double numTrainEpochs;
 
-    @Option(names = "--max-length", defaultValue = "1024", description = "Tokens per sequence at most, also capped by the context (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--max-length", defaultValue = "1024", description = "Tokens per sequence at most, also capped by the context (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
     @Option(names = "--completion-only-loss", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Learn only the completion tokens of prompt-completion data (default: ${DEFAULT-VALUE}).")
     boolean completionOnlyLoss;
 
-    @Option(names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--warmup-ratio", defaultValue = "0.0", description = "Fraction of steps with linear warmup (default: ${DEFAULT-VALUE}).")
     double warmupRatio;
 
-    @Option(names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "NAME", names = "--lr-scheduler-type", defaultValue = "linear", description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
     String lrSchedulerType;
 
-    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "X", names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clipping (default: ${DEFAULT-VALUE}).")
     double maxGradNorm;
 
-    @Option(names = "--eval-steps", defaultValue = "0", description = "Evaluate every N steps; 0: only at the end (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--eval-steps", defaultValue = "0", description = "Evaluate every N steps; 0: only at the end (default: ${DEFAULT-VALUE}).")
     int evalSteps;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Data order and fresh initialisation (default: ${DEFAULT-VALUE}).")
+    @Option(paramLabel = "N", names = "--seed", defaultValue = "42", description = "Data order and fresh initialisation (default: ${DEFAULT-VALUE}).")
     long seed;
 
     private SftConfig config;

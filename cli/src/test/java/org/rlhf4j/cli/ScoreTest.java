@@ -41,7 +41,14 @@ class ScoreTest {
             for (int i = 0; i < t; i++) input.append(i == 0 ? "" : ", ").append(allIds[b * t + i]);
             input.append("]}\n");
         }
-        Cli.Result r = Cli.run("score", "--model", GOLDEN, "--input", Cli.write(dir.resolve("in.jsonl"), input.toString()));
+        Path in = Cli.write(dir.resolve("in.jsonl"), input.toString());
+        assertTrue(worstError(Cli.run("score", "--model", GOLDEN, "--input", in), rows, t, v, allIds, allLogits) < 1e-4,
+                "F32 model against PyTorch's F64 logits");
+        assertTrue(worstError(Cli.run("score", "--model", GOLDEN, "--input", in, "--dtype", "float64"), rows, t, v, allIds,
+                allLogits) < 1e-10, "F64 model against PyTorch's F64 logits");
+    }
+
+    private static double worstError(Cli.Result r, int rows, int t, int v, int[] allIds, double[] allLogits) throws IOException {
         r.assertOk();
         List<String> lines = r.out().lines().toList();
         assertEquals(rows, lines.size(), r.out());
@@ -61,7 +68,7 @@ class ScoreTest {
                 worst = Math.max(worst, Math.abs(got - want));
             }
         }
-        assertTrue(worst < 1e-4, "max |score - PyTorch| = " + worst + " (the model runs in F32)");
+        return worst;
     }
 
     /** Text is tokenized with the model's (byte-level) tokenizer; log-probs equal forward + log-softmax done here. */

@@ -97,6 +97,7 @@ public final class Tensor {
             switch (dtype) {
                 case F32: s.floats()[i] = (float) v; break;
                 case F64: s.doubles()[i] = v; break;
+                case BF16: s.bf16()[i] = BFloat16.fromFloat((float) v); break;
                 default: s.ints()[i] = (int) v; break;
             }
         }
@@ -591,6 +592,7 @@ public final class Tensor {
         switch (dtype()) {
             case F32: return s.floats()[o];
             case F64: return s.doubles()[o];
+            case BF16: return BFloat16.toFloat(s.bf16()[o]);
             default: return s.ints()[o];
         }
     }
@@ -602,6 +604,7 @@ public final class Tensor {
         switch (dtype()) {
             case F32: s.floats()[o] = (float) value; break;
             case F64: s.doubles()[o] = value; break;
+            case BF16: s.bf16()[o] = BFloat16.fromFloat((float) value); break;
             default: s.ints()[o] = (int) value; break;
         }
     }

@@ -156,6 +156,7 @@ class InPlaceTest {
         switch (to) {
             case F32: return (float) v;
             case I32: return (int) v;
+            case BF16: return BFloat16.toFloat(BFloat16.fromFloat((float) v));
             default: return v;
         }
     }

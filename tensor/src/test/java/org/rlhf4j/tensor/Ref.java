@@ -72,9 +72,15 @@ final class Ref {
     private static double round(DType dtype, double v) {
         switch (dtype) {
             case F32: return (float) v;
+            case BF16: return bf16(v);
             case I32: return Math.rint(v);
             default: return v;
         }
+    }
+
+    /** v rounded to bfloat16 (through F32, as the tensor layer converts). */
+    static double bf16(double v) {
+        return BFloat16.toFloat(BFloat16.fromFloat((float) v));
     }
 
     /** Standard normal values, rounded to the dtype (F32 values are exactly what an F32 tensor holds). */
@@ -123,6 +129,12 @@ final class Ref {
             }
             case F64:
                 return shape.length == 0 ? Tensor.scalar(data[0], DType.F64) : Tensor.wrap(data.clone(), shape);
+            case BF16: {
+                Tensor t = Tensor.empty(DType.BF16, shape);
+                short[] b = ((CpuStorage) t.storage()).bf16();
+                for (int i = 0; i < b.length; i++) b[i] = BFloat16.fromFloat((float) data[i]);
+                return t;
+            }
             default: {
                 int[] v = new int[data.length];
                 for (int i = 0; i < v.length; i++) v[i] = (int) data[i];
@@ -142,6 +154,7 @@ final class Ref {
             switch (t.dtype()) {
                 case F32: out[i] = s.floats()[o]; break;
                 case F64: out[i] = s.doubles()[o]; break;
+                case BF16: out[i] = BFloat16.toFloat(s.bf16()[o]); break;
                 default: out[i] = s.ints()[o]; break;
             }
             // advance the multi-index and the storage offset together
@@ -163,6 +176,7 @@ final class Ref {
             switch (t.dtype()) {
                 case F32: out[i] = s.floats()[i]; break;
                 case F64: out[i] = s.doubles()[i]; break;
+                case BF16: out[i] = BFloat16.toFloat(s.bf16()[i]); break;
                 default: out[i] = s.ints()[i]; break;
             }
         }

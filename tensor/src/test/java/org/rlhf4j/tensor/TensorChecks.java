@@ -60,6 +60,11 @@ final class TensorChecks {
      * outside the view shows.
      */
     static Operand operand(Layout layout, DType dtype, Function<int[], Ref> source, int... shape) {
+        if (dtype == DType.BF16) {
+            // BF16 holds 8 significant bits: the reference keeps what the tensor will hold
+            Function<int[], Ref> exact = source;
+            source = s -> exact.apply(s).map(Ref::bf16);
+        }
         int rank = shape.length;
         switch (layout) {
             case PERMUTED: {

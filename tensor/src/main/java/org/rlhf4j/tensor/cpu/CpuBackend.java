@@ -2,6 +2,7 @@ package org.rlhf4j.tensor.cpu;
 
 import java.util.Arrays;
 import org.rlhf4j.tensor.Backend;
+import org.rlhf4j.tensor.BFloat16;
 import org.rlhf4j.tensor.BinaryOp;
 import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.Device;
@@ -27,6 +28,19 @@ public final class CpuBackend implements Backend {
     @Override
     public Device device() {
         return Device.CPU;
+    }
+
+    /**
+     * BF16 is storage on the CPU: allocation, fill, copy, conversion, gather and index_select work on it, and
+     * every op that computes refuses it here, naming the op.
+     */
+    private static void computable(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null && t.dtype() == DType.BF16) {
+                throw new UnsupportedOperationException("cpu: " + op + " does not compute in BF16 (BF16 is storage "
+                        + "on the CPU: convert with to(DType.F32) first)");
+            }
+        }
     }
 
     private static CpuStorage st(Tensor t) {
@@ -86,6 +100,7 @@ public final class CpuBackend implements Backend {
         switch (t.dtype()) {
             case F32: return f(t);
             case F64: return d(t);
+            case BF16: return st(t).bf16();
             default: return ints(t);
         }
     }
@@ -109,6 +124,14 @@ public final class CpuBackend implements Backend {
                 runs.forEach(1, (off, n) -> {
                     if (s == 1) Arrays.fill(y, off[0], off[0] + n, value);
                     else for (int i = 0, o = off[0]; i < n; i++, o += s) y[o] = value;
+                });
+                return;
+            }
+            case BF16: {
+                short[] y = st(dst).bf16();
+                short v = BFloat16.fromFloat((float) value);
+                runs.forEach(1, (off, n) -> {
+                    for (int i = 0, o = off[0]; i < n; i++, o += s) y[o] = v;
                 });
                 return;
             }
@@ -136,6 +159,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, Tensor dst, Tensor src) {
+        computable("unary " + op, dst, src);
         Runs runs = Runs.of(dst, src);
         int ys = runs.innerStride(0), xs = runs.innerStride(1);
         long cost = op == UnaryOp.NEG || op == UnaryOp.ABS || op == UnaryOp.SQUARE ? 1 : 8;
@@ -160,6 +184,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, Tensor dst, Tensor a, Tensor b) {
+        computable("binary " + op, dst, a, b);
         Runs runs = Runs.of(dst, a, b);
         int ys = runs.innerStride(0), as = runs.innerStride(1), bs = runs.innerStride(2);
         long cost = op == BinaryOp.POW ? 16 : 1;
@@ -194,6 +219,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binaryScalar(BinaryOp op, Tensor dst, Tensor a, double scalar) {
+        computable("binaryScalar " + op, dst, a);
         Runs runs = Runs.of(dst, a);
         int ys = runs.innerStride(0), as = runs.innerStride(1);
         long cost = op == BinaryOp.POW ? 16 : 1;
@@ -226,6 +252,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void ternary(TernaryOp op, Tensor dst, Tensor a, Tensor b, Tensor c) {
+        computable("ternary " + op, dst, a, b, c);
         Runs runs = Runs.of(dst, a, b, c);
         int ys = runs.innerStride(0), as = runs.innerStride(1), bs = runs.innerStride(2), cs = runs.innerStride(3);
         boolean allF32 = dst.dtype() == DType.F32 && a.dtype() == DType.F32 && b.dtype() == DType.F32
@@ -256,6 +283,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void clamp(Tensor dst, Tensor src, double min, double max) {
+        computable("clamp", dst, src);
         Runs runs = Runs.of(dst, src);
         int ys = runs.innerStride(0), xs = runs.innerStride(1);
         if (dst.dtype() == DType.F32) {
@@ -292,6 +320,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Tensor dst, Tensor src, int axis) {
+        computable("reduce " + op, dst, src);
         Tensor x = src.contiguous();
         if (!dst.isContiguous()) {
             Tensor tmp = Tensor.empty(dst.dtype(), dst.shape());
@@ -366,6 +395,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void argmax(Tensor dst, Tensor src, int axis) {
+        computable("argmax", src);
         Tensor x = src.contiguous();
         Tensor out = dst.isContiguous() ? dst : Tensor.empty(DType.I32, dst.shape());
         int[] oai = outerAxisInner(x.shape(), axis);
@@ -397,6 +427,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gemm(Tensor c, Tensor a, Tensor b, double alpha, double beta) {
+        computable("gemm", c, a, b);
         int batch = c.size(0), m = c.size(1), n = c.size(2), k = a.size(2);
         if (c.dtype() == DType.F32) {
             CpuGemm.sgemm(batch, m, n, k, (float) alpha,
@@ -437,6 +468,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void scatterAdd(Tensor dst, int axis, Tensor index, Tensor src) {
+        computable("scatterAdd", dst, src);
         Tensor dstView = alongAxisView(dst, index, axis);
         int axisStride = dst.stride(axis);
         Runs runs = Runs.of(dstView, index, src);
@@ -488,6 +520,7 @@ public final class CpuBackend implements Backend {
     }
 
     private void random(Tensor dst, long seed, long offset, boolean normal, double p0, double p1) {
+        computable(normal ? "normal" : "uniform", dst);
         Tensor out = dst.isContiguous() ? dst : Tensor.empty(dst.dtype(), dst.shape());
         int numel = out.numel();
         int base = out.offset();
@@ -513,60 +546,71 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmax(Tensor y, Tensor x, boolean log) {
+        computable("softmax", y, x);
         CpuNn.softmax(y, x, log);
     }
 
     @Override
     public void softmaxBackward(Tensor dx, Tensor dy, Tensor y, boolean log) {
+        computable("softmaxBackward", dx, dy, y);
         CpuNn.softmaxBackward(dx, dy, y, log);
     }
 
     @Override
     public void tokenLogProbs(Tensor logp, Tensor lse, Tensor logits, Tensor targets, double temperature) {
+        computable("tokenLogProbs", logp, lse, logits);
         CpuNn.tokenLogProbs(logp, lse, logits, targets, temperature);
     }
 
     @Override
     public void tokenLogProbsBackward(Tensor dlogits, Tensor g, Tensor logits, Tensor targets, Tensor lse,
                                       double temperature) {
+        computable("tokenLogProbsBackward", dlogits, g, logits, lse);
         CpuNn.tokenLogProbsBackward(dlogits, g, logits, targets, lse, temperature);
     }
 
     @Override
     public void layerNorm(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor weight, Tensor bias, double eps) {
+        computable("layerNorm", y, mean, rstd, x, weight, bias);
         CpuNn.layerNorm(y, mean, rstd, x, weight, bias, eps);
     }
 
     @Override
     public void layerNormBackward(Tensor dx, Tensor dweight, Tensor dbias, Tensor dy, Tensor x, Tensor weight,
                                   Tensor mean, Tensor rstd) {
+        computable("layerNormBackward", dx, dweight, dbias, dy, x, weight, mean, rstd);
         CpuNn.layerNormBackward(dx, dweight, dbias, dy, x, weight, mean, rstd);
     }
 
     @Override
     public void geluBackward(Tensor dx, Tensor dy, Tensor x) {
+        computable("geluBackward", dx, dy, x);
         CpuNn.geluBackward(dx, dy, x);
     }
 
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+        computable("attention", out, lse, q, k, v, mask);
         CpuAttention.attention(out, lse, q, k, v, mask, scale);
     }
 
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
                                   Tensor out, Tensor lse, Tensor mask, double scale) {
+        computable("attentionBackward", dq, dk, dv, dout, q, k, v, out, lse, mask);
         CpuAttention.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, mask, scale);
     }
 
     @Override
     public void embeddingBackward(Tensor dweight, Tensor ids, Tensor dout) {
+        computable("embeddingBackward", dweight, dout);
         CpuNn.embeddingBackward(dweight, ids, dout);
     }
 
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                       double eps, double weightDecay, long step) {
+        computable("adamw", param, grad, m, v);
         CpuNn.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
 }
