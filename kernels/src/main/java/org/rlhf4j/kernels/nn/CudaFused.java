@@ -1,16 +1,48 @@
 package org.rlhf4j.kernels.nn;
 
+import static org.bytedeco.cuda.global.cudart.*;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.rlhf4j.kernels.Cuda;
 import org.rlhf4j.kernels.CudaContext;
+import org.rlhf4j.kernels.CudaException;
+import org.rlhf4j.kernels.DeviceBuffer;
+import org.rlhf4j.kernels.KernelArgs;
+import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Shapes;
 import org.rlhf4j.tensor.Tensor;
 
 /**
- * The fused NN ops on the GPU, forward and backward: the twins of {@code CpuNn}. {@code CudaBackend} delegates
- * each of these Backend methods here unchanged; shapes, dtypes and devices are already checked by
- * {@code NnOps}. Kernels are PTX resources under {@code org/rlhf4j/kernels/ptx/}, loaded through
- * {@link CudaContext#kernel(String, String)}.
+ * The fused NN ops on the GPU, forward and backward: the twins of {@code CpuNn}, with the same semantics and
+ * saved state. {@code CudaBackend} delegates each of these Backend methods here unchanged; shapes, dtypes and
+ * devices are already checked by {@code NnOps}, so this class checks only what the kernels rely on (F32,
+ * element counts, contiguous outputs). Strided inputs are copied to contiguous ones first.
+ *
+ * <p>Kernels are the PTX resources {@code softmax.ptx}, {@code logprobs.ptx}, {@code crossentropy.ptx},
+ * {@code layernorm.ptx}, {@code gelu.ptx}, {@code adamw.ptx} and {@code embedding.ptx}; each file's header gives its algorithm and
+ * launch contract, {@link FusedLaunch} the host side of it. Shapes: {@code R} rows (the product of the leading
+ * dimensions), {@code V} the softmax / vocabulary axis, {@code C} channels.
+ *
+ * <p>Beyond the Backend SPI: {@link #gelu} (forward), {@link #crossEntropy} / {@link #crossEntropyBackward}
+ * (masked mean cross-entropy, the loss on the device without a host round trip) and {@link #adamw(List, List,
+ * List, List, double, double, double, double, double, long)} (every parameter of a model in one launch).
  */
 public final class CudaFused {
+    static final String SOFTMAX = "softmax.ptx", LOGPROBS = "logprobs.ptx", CROSS_ENTROPY = "crossentropy.ptx",
+            LAYER_NORM = "layernorm.ptx", GELU = "gelu.ptx", ADAMW = "adamw.ptx", EMBEDDING = "embedding.ptx";
+    private static final int ELEMENTWISE_THREADS = 256, ADAMW_THREADS = 256, REDUCE_THREADS = 1024,
+            COLUMN_THREADS = 256;
+    /** AdamW launch tables kept on the device, by the addresses and sizes they describe (LRU). */
+    private static final int TABLE_CACHE = 64;
+
     private final CudaContext context;
+    private final Map<TableKey, DeviceBuffer> tables = new LinkedHashMap<>(16, 0.75f, true);
 
     public CudaFused(CudaContext context) {
         this.context = context;
@@ -21,46 +53,493 @@ public final class CudaFused {
         return context;
     }
 
-    private static UnsupportedOperationException missing(String op) {
-        return new UnsupportedOperationException("cuda: " + op + " has no GPU kernel in this build");
-    }
+    // =====================================================================================================
+    // softmax / log-softmax over the last axis: x, y [R, V]
+    // =====================================================================================================
 
+    /** y = softmax(x) or log-softmax(x) over the last axis; one block per row. */
     public void softmax(Tensor y, Tensor x, boolean log) {
-        throw missing(log ? "logSoftmax" : "softmax");
+        String op = log ? "logSoftmax" : "softmax";
+        try (Inputs in = new Inputs()) {
+            Tensor xc = in.contiguous(op, "x", x);
+            requireOut(op, "y", y, xc.numel());
+            int cols = lastDim(xc), rows = rows(xc, cols);
+            if (rows == 0 || cols == 0) return;
+            long xa = Cuda.address(xc), ya = Cuda.address(y);
+            context.kernel(SOFTMAX, "softmax_fwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                    KernelArgs.create().ptr(ya).ptr(xa).i32(cols).i32(flag(FusedLaunch.sameAlignment(xa, ya)))
+                            .i32(flag(log)));
+        }
     }
 
+    /** softmax: dx = y (dy - sum(dy y)); log-softmax: dx = dy - exp(y) sum(dy). */
     public void softmaxBackward(Tensor dx, Tensor dy, Tensor y, boolean log) {
-        throw missing(log ? "logSoftmaxBackward" : "softmaxBackward");
+        String op = log ? "logSoftmaxBackward" : "softmaxBackward";
+        try (Inputs in = new Inputs()) {
+            Tensor yc = in.contiguous(op, "y", y);
+            Tensor dyc = in.contiguous(op, "dy", dy);
+            requireCount(op, "dy", dyc, yc.numel());
+            requireOut(op, "dx", dx, yc.numel());
+            int cols = lastDim(yc), rows = rows(yc, cols);
+            if (rows == 0 || cols == 0) return;
+            long dxa = Cuda.address(dx), dya = Cuda.address(dyc), ya = Cuda.address(yc);
+            context.kernel(SOFTMAX, "softmax_bwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                    KernelArgs.create().ptr(dxa).ptr(dya).ptr(ya).i32(cols)
+                            .i32(flag(FusedLaunch.sameAlignment(ya, dxa, dya))).i32(flag(log)));
+        }
     }
 
+    // =====================================================================================================
+    // token log-probs: logits [R, V], targets [R] I32 -> logp [R], lse [R]
+    // =====================================================================================================
+
+    /**
+     * logp = z[target] - lse, lse = logsumexp(z), z = logits / T: one read of the logits. A target outside
+     * [0, V) (not checked on the host for device targets) gives a NaN log-prob.
+     */
     public void tokenLogProbs(Tensor logp, Tensor lse, Tensor logits, Tensor targets, double temperature) {
-        throw missing("tokenLogProbs");
+        String op = "tokenLogProbs";
+        requirePositive(op, temperature);
+        try (Inputs in = new Inputs()) {
+            Tensor x = in.contiguous(op, "logits", logits);
+            int cols = lastDim(x), rows = rows(x, cols);
+            Tensor tg = in.indices(op, "targets", targets, rows);
+            requireOut(op, "logp", logp, rows);
+            requireOut(op, "lse", lse, rows);
+            if (rows == 0) return;
+            if (cols == 0) throw new IllegalArgumentException(op + ": an empty vocabulary has no log-probs");
+            long xa = Cuda.address(x);
+            context.kernel(LOGPROBS, "logprobs_fwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                    KernelArgs.create().ptr(logp).ptr(lse).ptr(xa).ptr(tg).i32(cols)
+                            .i32(flag(FusedLaunch.sameAlignment(xa))).f32((float) (1.0 / temperature)));
+        }
     }
 
+    /** dlogits = g (onehot(target) - exp(z - lse)) / T: one read of the logits, one write; g = 0 rows are zeros. */
     public void tokenLogProbsBackward(Tensor dlogits, Tensor g, Tensor logits, Tensor targets, Tensor lse,
                                       double temperature) {
-        throw missing("tokenLogProbsBackward");
+        String op = "tokenLogProbsBackward";
+        requirePositive(op, temperature);
+        try (Inputs in = new Inputs()) {
+            Tensor x = in.contiguous(op, "logits", logits);
+            int cols = lastDim(x), rows = rows(x, cols);
+            Tensor tg = in.indices(op, "targets", targets, rows);
+            Tensor gc = in.contiguous(op, "g", g);
+            Tensor lc = in.contiguous(op, "lse", lse);
+            requireCount(op, "g", gc, rows);
+            requireCount(op, "lse", lc, rows);
+            requireOut(op, "dlogits", dlogits, x.numel());
+            if (rows == 0 || cols == 0) return;
+            long xa = Cuda.address(x), da = Cuda.address(dlogits);
+            context.kernel(LOGPROBS, "logprobs_bwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                    KernelArgs.create().ptr(da).ptr(gc).ptr(xa).ptr(tg).ptr(lc).i32(cols)
+                            .i32(flag(FusedLaunch.sameAlignment(xa, da))).f32((float) (1.0 / temperature))
+                            .f32((float) temperature));
+        }
     }
 
+    // =====================================================================================================
+    // cross-entropy: logits [R, V], targets [R] I32, mask [R] or null -> loss [], count []
+    // =====================================================================================================
+
+    /**
+     * Mean cross-entropy over the counted positions, as autograd's {@code Loss.crossEntropy}:
+     * {@code loss = -sum(w logp) / sum(w)}, {@code w = mask (or 1), 0 where target == ignoreIndex}. Returns
+     * {@code {loss [], count [], lse [R]}} on the device (no host wait); count and lse feed
+     * {@link #crossEntropyBackward}. Uncounted rows are not read (their lse is 0). No row counted: NaN.
+     */
+    public Tensor[] crossEntropy(Tensor logits, Tensor targets, Tensor mask, int ignoreIndex) {
+        String op = "crossEntropy";
+        try (Inputs in = new Inputs()) {
+            Tensor x = in.contiguous(op, "logits", logits);
+            int cols = lastDim(x), rows = rows(x, cols);
+            Tensor tg = in.indices(op, "targets", targets, rows);
+            Tensor mk = mask == null ? null : in.contiguous(op, "mask", mask);
+            if (mk != null) requireCount(op, "mask", mk, rows);
+            Tensor loss = Tensor.empty(DType.F32, x.device());
+            Tensor count = Tensor.empty(DType.F32, x.device());
+            Tensor lse = Tensor.empty(DType.F32, x.device(), rows);
+            if (cols == 0 && rows > 0) throw new IllegalArgumentException(op + ": an empty vocabulary has no log-probs");
+            try (DeviceBuffer rowTerms = context.scratch(8L * Math.max(1, rows))) {
+                long wlp = rowTerms.address(), w = wlp + 4L * rows;
+                long xa = Cuda.address(x);
+                if (rows > 0) {
+                    context.kernel(CROSS_ENTROPY, "ce_fwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                            KernelArgs.create().ptr(wlp).ptr(w).ptr(lse).ptr(xa).ptr(tg)
+                                    .ptr(mk == null ? 0L : Cuda.address(mk)).i32(cols)
+                                    .i32(flag(FusedLaunch.sameAlignment(xa))).i32(ignoreIndex));
+                }
+                context.kernel(CROSS_ENTROPY, "ce_reduce_f32").launch(1, REDUCE_THREADS, 0,
+                        KernelArgs.create().ptr(loss).ptr(count).ptr(wlp).ptr(w).i32(rows));
+            }
+            return new Tensor[] {loss, count, lse};
+        }
+    }
+
+    /**
+     * The logits' gradient of {@link #crossEntropy} for a loss gradient {@code gloss} (a scalar on the
+     * device): {@code dx = (w / -count) gloss (onehot(target) - softmax(x))}; uncounted rows are zeros.
+     */
+    public Tensor crossEntropyBackward(Tensor gloss, Tensor count, Tensor logits, Tensor targets, Tensor mask,
+                                       Tensor lse, int ignoreIndex) {
+        String op = "crossEntropyBackward";
+        try (Inputs in = new Inputs()) {
+            Tensor x = in.contiguous(op, "logits", logits);
+            int cols = lastDim(x), rows = rows(x, cols);
+            Tensor tg = in.indices(op, "targets", targets, rows);
+            Tensor mk = mask == null ? null : in.contiguous(op, "mask", mask);
+            if (mk != null) requireCount(op, "mask", mk, rows);
+            Tensor lc = in.contiguous(op, "lse", lse);
+            requireCount(op, "lse", lc, rows);
+            requireCount(op, "loss gradient", gloss, 1);
+            requireCount(op, "count", count, 1);
+            Tensor dx = Tensor.empty(DType.F32, x.device(), x.shape());
+            if (rows == 0 || cols == 0) return dx;
+            long xa = Cuda.address(x), da = Cuda.address(dx);
+            context.kernel(CROSS_ENTROPY, "ce_bwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                    KernelArgs.create().ptr(da).ptr(gloss).ptr(count).ptr(xa).ptr(tg)
+                            .ptr(mk == null ? 0L : Cuda.address(mk)).ptr(lc).i32(cols)
+                            .i32(flag(FusedLaunch.sameAlignment(xa, da))).i32(ignoreIndex));
+            return dx;
+        }
+    }
+
+    // =====================================================================================================
+    // layer norm over the last axis: x, y [R, C]; weight, bias [C]; mean, rstd [R]
+    // =====================================================================================================
+
+    /** y = (x - mean) rstd weight + bias with the biased variance; mean and rstd are saved. */
     public void layerNorm(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor weight, Tensor bias, double eps) {
-        throw missing("layerNorm");
+        String op = "layerNorm";
+        try (Inputs in = new Inputs()) {
+            Tensor xc = in.contiguous(op, "x", x);
+            int cols = lastDim(xc), rows = rows(xc, cols);
+            Tensor w = weight == null ? null : in.contiguous(op, "weight", weight);
+            Tensor b = bias == null ? null : in.contiguous(op, "bias", bias);
+            if (w != null) requireCount(op, "weight", w, cols);
+            if (b != null) requireCount(op, "bias", b, cols);
+            requireOut(op, "y", y, xc.numel());
+            requireOut(op, "mean", mean, rows);
+            requireOut(op, "rstd", rstd, rows);
+            if (rows == 0 || cols == 0) return;
+            long xa = Cuda.address(xc), ya = Cuda.address(y), wa = address(w), ba = address(b);
+            context.kernel(LAYER_NORM, "ln_fwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+                    KernelArgs.create().ptr(ya).ptr(mean).ptr(rstd).ptr(xa).ptr(wa).ptr(ba).i32(cols)
+                            .i32(flag(FusedLaunch.alignedRows(cols, xa, ya, wa, ba))).f32((float) eps));
+        }
     }
 
+    /**
+     * dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy weight; dweight = sum_r dy xhat and
+     * dbias = sum_r dy (overwritten; either may be null), summed per block then over the blocks in order.
+     */
     public void layerNormBackward(Tensor dx, Tensor dweight, Tensor dbias, Tensor dy, Tensor x, Tensor weight,
                                   Tensor mean, Tensor rstd) {
-        throw missing("layerNormBackward");
+        String op = "layerNormBackward";
+        try (Inputs in = new Inputs()) {
+            Tensor xc = in.contiguous(op, "x", x);
+            int cols = lastDim(xc), rows = rows(xc, cols);
+            Tensor dyc = in.contiguous(op, "dy", dy);
+            Tensor w = weight == null ? null : in.contiguous(op, "weight", weight);
+            Tensor mc = in.contiguous(op, "mean", mean);
+            Tensor rc = in.contiguous(op, "rstd", rstd);
+            requireCount(op, "dy", dyc, xc.numel());
+            if (w != null) requireCount(op, "weight", w, cols);
+            requireCount(op, "mean", mc, rows);
+            requireCount(op, "rstd", rc, rows);
+            requireOut(op, "dx", dx, xc.numel());
+            if (dweight != null) requireOut(op, "dweight", dweight, cols);
+            if (dbias != null) requireOut(op, "dbias", dbias, cols);
+            boolean want = dweight != null || dbias != null;
+            if (rows == 0 || cols == 0) {
+                if (dweight != null) dweight.fill(0);
+                if (dbias != null) dbias.fill(0);
+                return;
+            }
+            int threads = FusedLaunch.rowThreads(cols);
+            int parts = FusedLaunch.layerNormParts(rows, threads, context.multiprocessors());
+            int shared = want ? FusedLaunch.layerNormSharedBytes(cols) : 0;
+            long xa = Cuda.address(xc), dxa = Cuda.address(dx), dya = Cuda.address(dyc), wa = address(w);
+            boolean vec = FusedLaunch.alignedRows(cols, xa, dxa, dya, wa);
+            try (DeviceBuffer partial = want ? context.scratch(8L * cols * parts) : null) {
+                long pa = partial == null ? 0L : partial.address();
+                context.kernel(LAYER_NORM, "ln_bwd_f32").launch(parts, threads, shared,
+                        KernelArgs.create().ptr(dxa).ptr(pa).ptr(dya).ptr(xa).ptr(wa).ptr(mc).ptr(rc).i32(rows)
+                                .i32(cols).i32(flag(vec)).i32(flag(want)).i32(flag(shared > 0)));
+                if (want) {
+                    context.kernel(LAYER_NORM, "ln_bwd_reduce_f32").launch(
+                            FusedLaunch.columnsGrid(cols, COLUMN_THREADS), COLUMN_THREADS, 0,
+                            KernelArgs.create().ptr(address(dweight)).ptr(address(dbias)).ptr(pa).i32(parts)
+                                    .i32(cols));
+                }
+            }
+        }
     }
 
+    // =====================================================================================================
+    // GELU (tanh form): x, y, dx, dy any shape, n elements
+    // =====================================================================================================
+
+    /** y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as UnaryOp.GELU. */
+    public void gelu(Tensor y, Tensor x) {
+        String op = "gelu";
+        try (Inputs in = new Inputs()) {
+            Tensor xc = in.contiguous(op, "x", x);
+            int n = xc.numel();
+            requireOut(op, "y", y, n);
+            if (n == 0) return;
+            long xa = Cuda.address(xc), ya = Cuda.address(y);
+            context.kernel(GELU, "gelu_fwd_f32").launch(
+                    FusedLaunch.elementwiseGrid(n, ELEMENTWISE_THREADS, context.multiprocessors()),
+                    ELEMENTWISE_THREADS, 0,
+                    KernelArgs.create().ptr(ya).ptr(xa).i32(n).i32(flag(FusedLaunch.aligned16(xa, ya))));
+        }
+    }
+
+    /** dx = dy gelu'(x), tanh form. */
     public void geluBackward(Tensor dx, Tensor dy, Tensor x) {
-        throw missing("geluBackward");
+        String op = "geluBackward";
+        try (Inputs in = new Inputs()) {
+            Tensor xc = in.contiguous(op, "x", x);
+            Tensor dyc = in.contiguous(op, "dy", dy);
+            int n = xc.numel();
+            requireCount(op, "dy", dyc, n);
+            requireOut(op, "dx", dx, n);
+            if (n == 0) return;
+            long xa = Cuda.address(xc), dya = Cuda.address(dyc), dxa = Cuda.address(dx);
+            context.kernel(GELU, "gelu_bwd_f32").launch(
+                    FusedLaunch.elementwiseGrid(n, ELEMENTWISE_THREADS, context.multiprocessors()),
+                    ELEMENTWISE_THREADS, 0,
+                    KernelArgs.create().ptr(dxa).ptr(dya).ptr(xa).i32(n)
+                            .i32(flag(FusedLaunch.aligned16(xa, dya, dxa))));
+        }
     }
 
+    // =====================================================================================================
+    // embedding backward: dweight [V, C], ids [N] I32, dout [N, C]
+    // =====================================================================================================
+
+    /**
+     * dweight[ids[n], :] += dout[n, :] without atomics: the ids are read to the host (NnOps reads them there
+     * to check them anyway), sorted with their positions into runs of one id ({@link EmbeddingPlan}), and
+     * each run's row summed by one block in increasing n, the CPU's order: the CPU's bits, on every run.
+     */
     public void embeddingBackward(Tensor dweight, Tensor ids, Tensor dout) {
-        throw missing("embeddingBackward");
+        String op = "embeddingBackward";
+        if (ids.dtype() != DType.I32) throw new IllegalArgumentException(op + ": ids must be I32, found " + describe(ids));
+        int vocab = dweight.dim() == 0 ? 0 : dweight.size(0);
+        int cols = vocab == 0 ? 0 : dweight.numel() / vocab;
+        try (Inputs in = new Inputs()) {
+            Tensor d = in.contiguous(op, "dout", dout);
+            requireOut(op, "dweight", dweight, dweight.numel());
+            int count = ids.numel();
+            requireCount(op, "dout", d, (long) count * cols);
+            EmbeddingPlan plan = EmbeddingPlan.of(ids.toIntArray(), vocab);
+            if (count == 0 || cols == 0) return;
+            try (DeviceBuffer words = upload(plan.words())) {
+                context.kernel(EMBEDDING, "embedding_bwd_f32").launch(plan.runs(), FusedLaunch.rowThreads(4 * cols), 0,
+                        KernelArgs.create().ptr(dweight).ptr(d).ptr(words).i32(count).i32(plan.runs()).i32(cols));
+            }
+        }
     }
 
+    /** A host int array copied to fresh device memory (the host waits for the copy). */
+    private DeviceBuffer upload(int[] words) {
+        DeviceBuffer buffer = context.scratch(4L * words.length);
+        context.makeCurrent();
+        try (IntPointer host = new IntPointer(words.length)) {
+            host.put(words);
+            check(cuMemcpyHtoDAsync(buffer.address(), host, 4L * words.length, context.stream()), "cuMemcpyHtoDAsync");
+            check(cuStreamSynchronize(context.stream()), "cuStreamSynchronize"); // the host copy must outlive it
+        }
+        return buffer;
+    }
+
+    // =====================================================================================================
+    // AdamW: param, grad, m, v same shape, updated in place
+    // =====================================================================================================
+
+    /** One AdamW step in place (decoupled weight decay, bias correction), bit for bit the CPU's update. */
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                       double eps, double weightDecay, long step) {
-        throw missing("adamw");
+        adamw(List.of(param), List.of(grad), List.of(m), List.of(v), lr, beta1, beta2, eps, weightDecay, step);
+    }
+
+    /**
+     * One AdamW step over many tensors (all of a model's parameters with the same hyperparameters) in one
+     * launch: every tensor is cut into chunks of {@link AdamwTable#CHUNK} elements, one block each, from a
+     * table of addresses kept on the device while the same tensors are stepped again.
+     */
+    public void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> ms, List<Tensor> vs, double lr,
+                      double beta1, double beta2, double eps, double weightDecay, long step) {
+        String op = "adamw";
+        if (step < 1) throw new IllegalArgumentException(op + ": step must be >= 1, found " + step);
+        int count = params.size();
+        if (grads.size() != count || ms.size() != count || vs.size() != count) {
+            throw new IllegalArgumentException(op + ": " + count + " parameters but " + grads.size() + " gradients, "
+                    + ms.size() + " first and " + vs.size() + " second moments");
+        }
+        try (Inputs in = new Inputs()) {
+            long[][] addresses = new long[count][];
+            int[] sizes = new int[count];
+            for (int k = 0; k < count; k++) {
+                Tensor p = params.get(k);
+                int n = p.numel();
+                requireOut(op, "param", p, n);
+                requireOut(op, "m", ms.get(k), n);
+                requireOut(op, "v", vs.get(k), n);
+                Tensor g = in.contiguous(op, "grad", grads.get(k));
+                requireCount(op, "grad", g, n);
+                addresses[k] = new long[] {Cuda.address(p), Cuda.address(g), Cuda.address(ms.get(k)),
+                        Cuda.address(vs.get(k))};
+                sizes[k] = n;
+            }
+            int chunks = 0;
+            for (int n : sizes) chunks += AdamwTable.chunks(n);
+            if (chunks == 0) return;
+            // the CPU's constants, rounded to F32 the same way (CpuNn.adamw)
+            double decay = 1.0 - lr * weightDecay;
+            double stepSize = lr / (1.0 - Math.pow(beta1, step));
+            double invBc2Sqrt = 1.0 / Math.sqrt(1.0 - Math.pow(beta2, step));
+            long table = table(addresses, sizes);
+            context.kernel(ADAMW, "adamw_f32").launch(chunks, ADAMW_THREADS, 0,
+                    KernelArgs.create().ptr(table).f32((float) decay).f32((float) beta1).f32((float) (1.0 - beta1))
+                            .f32((float) beta2).f32((float) (1.0 - beta2)).f32((float) stepSize)
+                            .f32((float) invBc2Sqrt).f32((float) eps));
+        }
+    }
+
+    /** The device copy of the chunk table for these tensors, uploaded once and kept (LRU). */
+    private synchronized long table(long[][] addresses, int[] sizes) {
+        TableKey key = new TableKey(addresses, sizes);
+        DeviceBuffer cached = tables.get(key);
+        if (cached != null) return cached.address();
+        byte[] bytes = AdamwTable.build(addresses, sizes);
+        DeviceBuffer buffer = context.scratch(bytes.length);
+        context.makeCurrent();
+        try (BytePointer host = new BytePointer(bytes.length)) {
+            host.put(bytes);
+            check(cuMemcpyHtoDAsync(buffer.address(), host, bytes.length, context.stream()), "cuMemcpyHtoDAsync");
+            check(cuStreamSynchronize(context.stream()), "cuStreamSynchronize"); // the host copy must outlive it
+        }
+        tables.put(key, buffer);
+        if (tables.size() > TABLE_CACHE) {
+            var eldest = tables.entrySet().iterator().next();
+            eldest.getValue().close(); // stream order: a launch already enqueued still reads it first
+            tables.remove(eldest.getKey());
+        }
+        return buffer.address();
+    }
+
+    /** Addresses and sizes of a table, compared by value. */
+    private static final class TableKey {
+        private final long[] flat;
+        private final int hash;
+
+        TableKey(long[][] addresses, int[] sizes) {
+            flat = new long[addresses.length * 5];
+            for (int k = 0; k < addresses.length; k++) {
+                System.arraycopy(addresses[k], 0, flat, 5 * k, 4);
+                flat[5 * k + 4] = sizes[k];
+            }
+            hash = Arrays.hashCode(flat);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TableKey t && Arrays.equals(flat, t.flat);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    // =====================================================================================================
+    // checks
+    // =====================================================================================================
+
+    /** Contiguous copies made for strided inputs, freed (back to the cache) once the kernels are enqueued. */
+    private static final class Inputs implements AutoCloseable {
+        private final List<Tensor> copies = new ArrayList<>();
+
+        Tensor contiguous(String op, String name, Tensor t) {
+            requireF32(op, name, t);
+            return keep(t);
+        }
+
+        /** I32 indices, one per row. */
+        Tensor indices(String op, String name, Tensor t, int rows) {
+            if (t.dtype() != DType.I32 || t.numel() != rows) {
+                throw new IllegalArgumentException(op + ": expected " + name + " as I32 with " + rows
+                        + " elements (one per row), found " + describe(t));
+            }
+            return keep(t);
+        }
+
+        private Tensor keep(Tensor t) {
+            Tensor c = t.contiguous();
+            if (c != t) copies.add(c);
+            return c;
+        }
+
+        @Override
+        public void close() {
+            for (Tensor c : copies) c.storage().close();
+        }
+    }
+
+    private static void requireF32(String op, String name, Tensor t) {
+        if (t.dtype() != DType.F32) {
+            throw new UnsupportedOperationException("cuda: " + op + " expects F32 " + name + ", found " + t.dtype()
+                    + " (the GPU computes in F32; F64 is for CPU gradient checks)");
+        }
+    }
+
+    /** An output (or in-place operand): contiguous F32 of {@code numel} elements. */
+    private static void requireOut(String op, String name, Tensor t, long numel) {
+        if (t.dtype() != DType.F32 || t.numel() != numel || !t.isContiguous()) {
+            throw new IllegalArgumentException(op + ": expected " + name + " as a contiguous F32 tensor of " + numel
+                    + " elements, found " + describe(t));
+        }
+    }
+
+    private static void requireCount(String op, String name, Tensor t, long numel) {
+        if (t.dtype() != DType.F32 || t.numel() != numel) {
+            throw new IllegalArgumentException(op + ": expected " + name + " as F32 with " + numel
+                    + " elements, found " + describe(t));
+        }
+    }
+
+    private static void requirePositive(String op, double temperature) {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException(op + ": temperature must be a positive finite number, found "
+                    + temperature);
+        }
+    }
+
+    private static String describe(Tensor t) {
+        return t.dtype() + Shapes.str(t.shape()) + (t.isContiguous() ? "" : " (strided)") + " on " + t.device();
+    }
+
+    private static int lastDim(Tensor t) {
+        return t.dim() == 0 ? 1 : t.size(-1);
+    }
+
+    private static int rows(Tensor t, int cols) {
+        return cols == 0 ? 0 : t.numel() / cols;
+    }
+
+    private static long address(Tensor t) {
+        return t == null ? 0L : Cuda.address(t);
+    }
+
+    private static int flag(boolean b) {
+        return b ? 1 : 0;
+    }
+
+    private static void check(int rc, String call) {
+        if (rc != CUDA_SUCCESS) throw new CudaException(call + " failed with CUresult " + rc, rc);
     }
 }
