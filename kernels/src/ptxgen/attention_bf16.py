@@ -466,7 +466,649 @@ FWD_END:
     return "\n".join(out)
 
 
+
+
+# ============================================================================================================
+# Backward
+# ============================================================================================================
+
+BWD_HEADER = r"""
+// =============================================================================================================
+// Backward, BF16 inputs (q, k, v, out, dout), F32 lse, rowdot and mask; dq, dk, dv written as BF16 from F32
+// accumulators. Same three passes as attention_f32.ptx, so no atomics and the same bits on every run:
+//   attention_bwd_dot_bf16:      rowdot_i = dout_i . out_i (F32)
+//   attention_bwd_dkdv_bf16_dD:  a block per 64 keys (16 per warp), looping over the query tiles at or after them:
+//       S^T  = K Q^T,  P^T = 2^(S^T scale log2e + mask2_j - lse2_i)   (0 above the diagonal / masked / padding)
+//       dP^T = V dO^T, dS^T = P^T (dP^T - rowdot_i)
+//       dV  += P^T dO,  dK += dS^T Q,  dK *= scale at the end
+//   attention_bwd_dq_bf16_dD:    a block per 64 queries (16 per warp), Q and dO fragments in registers, looping
+//       over the key tiles they see: S = Q K^T, P, dP = dO V^T, dS = P (dP - rowdot), dQ += dS K, dQ *= scale.
+// lse2_i = lse_i log2e, and +inf for a row that saw no key (lse = -inf) or past T, so that its p is 0.
+// P and dS enter the second products as bf16 (as in FlashAttention-2).
+// Operand roles (see the forward's layout notes): K, V as A come from ldmatrix like the forward's Q; Q, dO as
+// B of S^T / dP^T like the forward's K (no .trans); dO, Q as B of dV / dK, and K as B of dQ, like the
+// forward's V (.trans).
+// =============================================================================================================
+.visible .entry attention_bwd_dot_bf16(
+    .param .u64 p_rowdot,       // F32 [rows]
+    .param .u64 p_dout,         // BF16 [rows, D]
+    .param .u64 p_out,          // BF16 [rows, D]
+    .param .u32 p_rows,
+    .param .u32 p_d             // even
+)
+.maxntid 256, 1, 1
+{
+    .reg .pred  %pt;
+    .reg .b32   %tx, %row, %rows, %D, %lane, %dd, %w, %u, %x0, %x1, %y0, %y1;
+    .reg .b64   %rowdot, %dout, %out, %off, %a, %b;
+    .reg .f32   %sum, %t;
+
+    ld.param.u64    %rowdot, [p_rowdot];
+    ld.param.u64    %dout, [p_dout];
+    ld.param.u64    %out, [p_out];
+    ld.param.u32    %rows, [p_rows];
+    ld.param.u32    %D, [p_d];
+    cvta.to.global.u64 %rowdot, %rowdot;
+    cvta.to.global.u64 %dout, %dout;
+    cvta.to.global.u64 %out, %out;
+    mov.u32         %tx, %tid.x;
+    and.b32         %lane, %tx, 31;
+    shr.u32         %tx, %tx, 5;
+    mov.u32         %row, %ctaid.x;
+    shl.b32         %row, %row, 3;
+    add.u32         %row, %row, %tx;
+    setp.ge.u32     %pt, %row, %rows;
+    @%pt bra.uni    DOT_END;
+    mul.wide.u32    %off, %row, %D;
+    shl.b64         %off, %off, 1;
+    add.u64         %a, %dout, %off;
+    add.u64         %b, %out, %off;
+    mov.f32         %sum, 0f00000000;
+    shl.b32         %dd, %lane, 1;                  // dims 2 lane, 2 lane + 1, then + 64
+DOT_LOOP:
+    setp.ge.u32     %pt, %dd, %D;
+    @%pt bra        DOT_REDUCE;
+    mul.wide.u32    %off, %dd, 2;
+    add.u64         %off, %a, %off;
+    ld.global.b32   %w, [%off];
+    mul.wide.u32    %off, %dd, 2;
+    add.u64         %off, %b, %off;
+    ld.global.b32   %u, [%off];
+    shl.b32         %x0, %w, 16;                    // bf16 -> f32: the bits in the high half
+    and.b32         %x1, %w, -65536;
+    shl.b32         %y0, %u, 16;
+    and.b32         %y1, %u, -65536;
+    fma.rn.f32      %sum, %x0, %y0, %sum;
+    fma.rn.f32      %sum, %x1, %y1, %sum;
+    add.u32         %dd, %dd, 64;
+    bra             DOT_LOOP;
+DOT_REDUCE:
+    shfl.sync.bfly.b32 %t, %sum, 16, 31, -1;
+    add.f32         %sum, %sum, %t;
+    shfl.sync.bfly.b32 %t, %sum, 8, 31, -1;
+    add.f32         %sum, %sum, %t;
+    shfl.sync.bfly.b32 %t, %sum, 4, 31, -1;
+    add.f32         %sum, %sum, %t;
+    shfl.sync.bfly.b32 %t, %sum, 2, 31, -1;
+    add.f32         %sum, %sum, %t;
+    shfl.sync.bfly.b32 %t, %sum, 1, 31, -1;
+    add.f32         %sum, %sum, %t;
+    setp.ne.u32     %pt, %lane, 0;
+    @%pt bra        DOT_END;
+    mul.wide.u32    %off, %row, 4;
+    add.u64         %off, %rowdot, %off;
+    st.global.f32   [%off], %sum;
+DOT_END:
+    ret;
+}
+"""
+
+POS_INF = "0f7F800000"
+
+
+def lane_addresses(e, D):
+    """%laA: A fragments (rows 16 warp + 8 (m & 1) + (lane & 7), col 8 (m >> 1)), relative to a tile base;
+    %laB: B fragments without .trans (rows 8 (m >> 1) + (lane & 7), col 8 (m & 1));
+    %laT: B fragments with .trans (rows 8 (m & 1) + (lane & 7), col 8 (m >> 1)). Byte offsets."""
+    RS = 2 * D + 16
+    e(f"""    shr.u32         %x, %lane, 3;                   // m, the matrix this lane addresses a row of
+    and.b32         %y, %x, 1;
+    shl.b32         %y, %y, 3;
+    and.b32         %row, %lane, 7;
+    add.u32         %row, %row, %y;                 // 8 (m & 1) + (lane & 7)
+    shl.b32         %y, %warp, 4;
+    add.u32         %laA, %row, %y;
+    mul.lo.u32      %laA, %laA, {RS};
+    mul.lo.u32      %laT, %row, {RS};
+    shr.u32         %y, %x, 1;
+    shl.b32         %y, %y, 4;                      // 16 bytes (m >> 1)
+    add.u32         %laA, %laA, %y;
+    add.u32         %laT, %laT, %y;
+    and.b32         %row, %lane, 7;
+    shr.u32         %y, %x, 1;
+    shl.b32         %y, %y, 3;
+    add.u32         %row, %row, %y;                 // 8 (m >> 1) + (lane & 7)
+    mul.lo.u32      %laB, %row, {RS};
+    and.b32         %y, %x, 1;
+    shl.b32         %y, %y, 4;
+    add.u32         %laB, %laB, %y;""")
+
+
+def load_rows(e, D, smem, nrows, first, limit, gbase, fallback):
+    """cp.async rows first .. first + nrows - 1 of a contiguous [*, D] bf16 tensor at gbase into smem (row stride
+    2 D + 16), zero-filled at or past limit. Uses the thread's %r0 (row within a pass) and %cc (16-byte chunk)."""
+    RS = 2 * D + 16
+    CH = D // 8
+    RPI = THREADS // CH
+    assert nrows % RPI == 0
+    e(f"""    add.u32         %ly, {first}, %r0;
+    mul.wide.u32    %t64, %ly, {2 * D};
+    add.u64         %lsrc, {gbase}, %t64;
+    mul.wide.u32    %t64, %cc, 16;
+    add.u64         %lsrc, %lsrc, %t64;
+    mad.lo.u32      %ldst, %r0, {RS}, {smem};
+    shl.b32         %x, %cc, 4;
+    add.u32         %ldst, %ldst, %x;""")
+    for n in range(nrows // RPI):
+        e(f"""    setp.lt.u32     %pt, %ly, {limit};
+    selp.b32        %sz, 16, 0, %pt;
+    selp.b64        %a, %lsrc, {fallback}, %pt;
+    cp.async.cg.shared.global [%ldst+{n * RPI * RS}], [%a], 16, %sz;
+    add.u64         %lsrc, %lsrc, {RPI * 2 * D};
+    add.u32         %ly, %ly, {RPI};""")
+
+
+def mma(e, d, a, b0, b1):
+    e(f"    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {{{d}_0, {d}_1, {d}_2, {d}_3}}, "
+      f"{{{a}_0, {a}_1, {a}_2, {a}_3}}, {{{b0}, {b1}}}, {{{d}_0, {d}_1, {d}_2, {d}_3}};")
+
+
+def common_prologue(e, name, extra_params=""):
+    e(f"""    ld.param.u64    %q, [p_q];
+    ld.param.u64    %k, [p_k];
+    ld.param.u64    %v, [p_v];
+    ld.param.u64    %dout, [p_dout];
+    ld.param.u64    %lse, [p_lse];
+    ld.param.u64    %rowdot, [p_rowdot];
+    ld.param.u64    %mask, [p_mask];
+    ld.param.u32    %H, [p_heads];
+    ld.param.u32    %T, [p_t];
+    ld.param.u32    %msb, [p_mask_sb];
+    ld.param.f32    %c, [p_scale_log2e];
+    ld.param.f32    %scale, [p_scale];
+    setp.ne.u64     %pmask, %mask, 0;
+    cvta.to.global.u64 %q, %q;
+    cvta.to.global.u64 %k, %k;
+    cvta.to.global.u64 %v, %v;
+    cvta.to.global.u64 %dout, %dout;
+    cvta.to.global.u64 %lse, %lse;
+    cvta.to.global.u64 %rowdot, %rowdot;
+    cvta.to.global.u64 %mask, %mask;
+    mov.u32         %tx, %tid.x;
+    shr.u32         %warp, %tx, 5;
+    and.b32         %lane, %tx, 31;
+    shr.u32         %g, %lane, 2;
+    and.b32         %t4, %lane, 3;
+    mov.u32         %bh, %ctaid.y;
+    div.u32         %b, %bh, %H;
+    mul.wide.u32    %mrow, %b, %msb;
+    shl.b64         %mrow, %mrow, 2;
+    add.u64         %mrow, %mask, %mrow;
+    mul.lo.u32      %hrow, %bh, %T;                 // rows of the heads before this one""")
+
+
+def bwd_params(first):
+    return f"""(
+{first}
+    .param .u64 p_q,            // BF16 [B, H, T, D]
+    .param .u64 p_k,
+    .param .u64 p_v,
+    .param .u64 p_dout,
+    .param .u64 p_lse,          // F32 [B, H, T]
+    .param .u64 p_rowdot,       // F32 [B, H, T]
+    .param .u64 p_mask,         // F32 [B, *] row stride maskSb, or 0
+    .param .u32 p_heads,
+    .param .u32 p_t,
+    .param .u32 p_mask_sb,
+    .param .f32 p_scale_log2e,
+    .param .f32 p_scale
+)"""
+
+
+BWD_REGS = """    .reg .pred  %pt, %pmask, %pr0, %pr1, %pdiag;
+    .reg .b32   %tx, %warp, %lane, %g, %t4, %bh, %b, %H, %T, %msb, %x, %y, %row, %r0, %cc, %sz, %ly, %ldst;
+    .reg .b32   %laA, %laB, %laT, %sa, %sb, %sc, %sd, %sl, %sr, %acol, %j0, %i0, %ntile, %last, %X0, %X1, %hrow;
+    .reg .b64   %q, %k, %v, %dout, %lse, %rowdot, %mask, %mrow, %hq, %hk, %hv, %ho, %lsrc, %a, %t64;
+    .reg .f32   %c, %scale, %f, %f2, %mk0, %mk1, %lw0, %lw1, %rw0, %rw1;
+    .reg .b32   %fb0, %fb1, %fb2, %fb3, %fa_0, %fa_1, %fa_2, %fa_3, %w;"""
+
+
+def gen_dkdv(D):
+    out = []
+    e = out.append
+    RS = 2 * D + 16
+    BKEY = 64
+    BQ = 32 if D == 64 else 16     # query rows per tile (shared memory stays under 48 KB)
+    NQT = BQ // 8                  # query n-tiles of S^T
+    KS = D // 16
+    DT = D // 8
+    name = f"attention_bwd_dkdv_bf16_d{D}"
+    e(f"""
+// -------------------------------------------------------------------------------------------------------------
+// {name}: grid (ceil(T / 64), B * H), 128 threads; warp w owns keys j0 + 16 w .. + 15 (rows g, g + 8 of its
+// fragments); query tiles of {BQ}. Shared: K and V tiles (64 rows), Q and dO tiles ({BQ} rows), lse2 and rowdot
+// of the query tile.
+// -------------------------------------------------------------------------------------------------------------
+.visible .entry {name}{bwd_params('    .param .u64 p_dk,           // BF16 [B, H, T, D], written' + chr(10) + '    .param .u64 p_dv,           // BF16, written')}
+.maxntid {THREADS}, 1, 1
+{{
+    .shared .align 128 .b8 sK[{BKEY * RS}];
+    .shared .align 128 .b8 sV[{BKEY * RS}];
+    .shared .align 128 .b8 sQ[{BQ * RS}];
+    .shared .align 128 .b8 sO[{BQ * RS}];
+    .shared .align 16 .f32 sL[{BQ}];
+    .shared .align 16 .f32 sR[{BQ}];
+{BWD_REGS}
+    .reg .b64   %dk, %dv;""")
+    e("    .reg .f32   " + ", ".join(f"%s{n}_{i}" for n in range(NQT) for i in range(4)) + ";")
+    e("    .reg .f32   " + ", ".join(f"%dp{n}_{i}" for n in range(NQT) for i in range(4)) + ";")
+    e("    .reg .f32   " + ", ".join(f"%dk{d}_{i}" for d in range(DT) for i in range(4)) + ";")
+    e("    .reg .f32   " + ", ".join(f"%dv{d}_{i}" for d in range(DT) for i in range(4)) + ";")
+    e("    .reg .b32   " + ", ".join(f"%pa{kk}_{i}" for kk in range(BQ // 16) for i in range(4)) + ";")
+    e("    .reg .b32   " + ", ".join(f"%da{kk}_{i}" for kk in range(BQ // 16) for i in range(4)) + ";")
+    e("""    ld.param.u64    %dk, [p_dk];
+    ld.param.u64    %dv, [p_dv];
+    cvta.to.global.u64 %dk, %dk;
+    cvta.to.global.u64 %dv, %dv;""")
+    common_prologue(e, name)
+    e(f"""    mul.wide.u32    %t64, %hrow, {2 * D};
+    add.u64         %hq, %q, %t64;                  // this head's rows of q, k, v, dout
+    add.u64         %hk, %k, %t64;
+    add.u64         %hv, %v, %t64;
+    add.u64         %ho, %dout, %t64;
+    mov.u32         %sa, sK;
+    mov.u32         %sb, sV;
+    mov.u32         %sc, sQ;
+    mov.u32         %sd, sO;
+    mov.u32         %sl, sL;
+    mov.u32         %sr, sR;
+    shr.u32         %r0, %tx, {(D // 8).bit_length() - 1};
+    and.b32         %cc, %tx, {D // 8 - 1};
+    mov.u32         %j0, %ctaid.x;
+    shl.b32         %j0, %j0, 6;""")
+    lane_addresses(e, D)
+    e("    // ---- the key and value tiles (waited for with the first query tile) ----")
+    load_rows(e, D, "%sa", BKEY, "%j0", "%T", "%hk", "%k")
+    load_rows(e, D, "%sb", BKEY, "%j0", "%T", "%hv", "%v")
+    e(f"""    cp.async.commit_group;
+    // mask2 of this thread's keys (rows g, g + 8): mask log2e, -inf when masked or past T
+    shl.b32         %y, %warp, 4;
+    add.u32         %y, %y, %j0;
+    add.u32         %y, %y, %g;                     // key of row g""")
+    for r in range(2):
+        e(f"""    add.u32         %x, %y, {8 * r};
+    setp.lt.u32     %pr0, %x, %T;
+    mov.f32         %f, {ZERO};
+    and.pred        %pt, %pr0, %pmask;
+    mul.wide.u32    %t64, %x, 4;
+    add.u64         %a, %mrow, %t64;
+    @%pt ld.global.f32 %f, [%a];
+    setp.gt.f32     %pt, %f, {MASKED};
+    and.pred        %pt, %pt, %pr0;
+    mul.f32         %f, %f, {LOG2E};
+    selp.f32        %mk{r}, %f, {NEG_INF}, %pt;""")
+    e(f"""    // X_r = key_r - 2t: a column c of a query tile at i0 is in the future of key_r when c < X_r - i0
+    shl.b32         %x, %t4, 1;
+    sub.u32         %X0, %y, %x;
+    add.u32         %X1, %X0, 8;
+    shl.b32         %acol, %t4, 3;                  // byte offset of column pair 2t in sL, sR""")
+    for d in range(DT):
+        for i in range(4):
+            e(f"    mov.f32         %dk{d}_{i}, {ZERO};")
+            e(f"    mov.f32         %dv{d}_{i}, {ZERO};")
+    e(f"""    mov.u32         %i0, %j0;                       // queries before j0 see none of these keys
+
+DKDV_TILE:
+    setp.ge.u32     %pt, %i0, %T;
+    @%pt bra.uni    DKDV_STORE;
+    bar.sync        0;                              // done with the previous query tile""")
+    load_rows(e, D, "%sc", BQ, "%i0", "%T", "%hq", "%q")
+    load_rows(e, D, "%sd", BQ, "%i0", "%T", "%ho", "%dout")
+    e(f"""    cp.async.commit_group;
+    setp.ge.u32     %pt, %tx, {BQ};
+    @%pt bra        DKDV_ROWS;
+    add.u32         %x, %i0, %tx;
+    setp.lt.u32     %pr0, %x, %T;
+    add.u32         %y, %hrow, %x;
+    mul.wide.u32    %t64, %y, 4;
+    mov.f32         %f, {NEG_INF};
+    mov.f32         %f2, {ZERO};
+    add.u64         %a, %lse, %t64;
+    @%pr0 ld.global.f32 %f, [%a];
+    add.u64         %a, %rowdot, %t64;
+    @%pr0 ld.global.f32 %f2, [%a];
+    mul.f32         %f, %f, {LOG2E};
+    setp.eq.f32     %pt, %f, {NEG_INF};
+    selp.f32        %f, {POS_INF}, %f, %pt;          // a row with no key (or past T): p = 2^-inf = 0
+    shl.b32         %y, %tx, 2;
+    add.u32         %x, %y, %sl;
+    st.shared.f32   [%x], %f;
+    add.u32         %x, %y, %sr;
+    st.shared.f32   [%x], %f2;
+DKDV_ROWS:
+    cp.async.wait_all;
+    bar.sync        0;
+
+    // ---- S^T = K Q^T and dP^T = V dO^T (16 keys x {BQ} queries per warp) ----""")
+    for n in range(NQT):
+        for i in range(4):
+            e(f"    mov.f32         %s{n}_{i}, {ZERO};")
+            e(f"    mov.f32         %dp{n}_{i}, {ZERO};")
+    for ks in range(KS):
+        e(f"    add.u32         %x, %laA, %sa;")
+        e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%fa_0, %fa_1, %fa_2, %fa_3}}, [%x+{ks * 32}];")
+        for ntp in range(NQT // 2):
+            e(f"    add.u32         %x, %laB, %sc;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{ntp * 16 * RS + ks * 32}];")
+            mma(e, f"%s{2 * ntp}", "%fa", "%fb0", "%fb1")
+            mma(e, f"%s{2 * ntp + 1}", "%fa", "%fb2", "%fb3")
+        e(f"    add.u32         %x, %laA, %sb;")
+        e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%fa_0, %fa_1, %fa_2, %fa_3}}, [%x+{ks * 32}];")
+        for ntp in range(NQT // 2):
+            e(f"    add.u32         %x, %laB, %sd;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{ntp * 16 * RS + ks * 32}];")
+            mma(e, f"%dp{2 * ntp}", "%fa", "%fb0", "%fb1")
+            mma(e, f"%dp{2 * ntp + 1}", "%fa", "%fb2", "%fb3")
+    e("    // s2 = S^T scale log2e + mask2_key - lse2_query; queries before the key: -inf (tiles that reach back)")
+    for n in range(NQT):
+        e(f"    add.u32         %x, %sl, %acol;")
+        e(f"    ld.shared.v2.f32 {{%lw0, %lw1}}, [%x+{n * 32}];")
+        for i in range(4):
+            mk = "%mk0" if i < 2 else "%mk1"
+            lw = "%lw0" if i % 2 == 0 else "%lw1"
+            e(f"    fma.rn.f32      %s{n}_{i}, %s{n}_{i}, %c, {mk};")
+            e(f"    sub.f32         %s{n}_{i}, %s{n}_{i}, {lw};")
+    e(f"""    shl.b32         %y, %warp, 4;
+    add.u32         %y, %y, %j0;
+    add.u32         %y, %y, 15;                     // the warp's last key
+    setp.ge.u32     %pdiag, %i0, %y;                // every query of the tile at or after every key: no causal mask
+    @%pdiag bra.uni DKDV_EXP;
+    sub.u32         %x, %X0, %i0;
+    sub.u32         %y, %X1, %i0;""")
+    for n in range(NQT):
+        for i in range(4):
+            reg = "%x" if i < 2 else "%y"
+            col = n * 8 + (i & 1)
+            e(f"    setp.gt.s32     %pt, {reg}, {col};")
+            e(f"    @%pt mov.f32    %s{n}_{i}, {NEG_INF};")
+    e("DKDV_EXP:")
+    for n in range(NQT):
+        e(f"    add.u32         %x, %sr, %acol;")
+        e(f"    ld.shared.v2.f32 {{%rw0, %rw1}}, [%x+{n * 32}];")
+        for i in range(4):
+            rw = "%rw0" if i % 2 == 0 else "%rw1"
+            e(f"    ex2.approx.f32  %s{n}_{i}, %s{n}_{i};")
+            e(f"    sub.f32         %dp{n}_{i}, %dp{n}_{i}, {rw};")
+            e(f"    mul.f32         %dp{n}_{i}, %dp{n}_{i}, %s{n}_{i};")   # dS^T
+    e("    // P^T and dS^T as bf16 A fragments (k = queries)")
+    for kk in range(BQ // 16):
+        for i in range(4):
+            n = 2 * kk + (i >> 1)
+            lo, hi = (0, 1) if i % 2 == 0 else (2, 3)
+            e(f"    cvt.rn.bf16x2.f32 %pa{kk}_{i}, %s{n}_{hi}, %s{n}_{lo};")
+            e(f"    cvt.rn.bf16x2.f32 %da{kk}_{i}, %dp{n}_{hi}, %dp{n}_{lo};")
+    e("    // ---- dV += P^T dO, dK += dS^T Q ----")
+    for kk in range(BQ // 16):
+        for dtp in range(DT // 2):
+            off = kk * 16 * RS + dtp * 32
+            e(f"    add.u32         %x, %laT, %sd;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{off}];")
+            mma(e, f"%dv{2 * dtp}", f"%pa{kk}", "%fb0", "%fb1")
+            mma(e, f"%dv{2 * dtp + 1}", f"%pa{kk}", "%fb2", "%fb3")
+            e(f"    add.u32         %x, %laT, %sc;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{off}];")
+            mma(e, f"%dk{2 * dtp}", f"%da{kk}", "%fb0", "%fb1")
+            mma(e, f"%dk{2 * dtp + 1}", f"%da{kk}", "%fb2", "%fb3")
+    e(f"""    add.u32         %i0, %i0, {BQ};
+    bra.uni         DKDV_TILE;
+
+DKDV_STORE:
+    shl.b32         %y, %warp, 4;
+    add.u32         %y, %y, %j0;
+    add.u32         %y, %y, %g;                     // key of row g
+    setp.lt.u32     %pr0, %y, %T;
+    add.u32         %x, %y, 8;
+    setp.lt.u32     %pr1, %x, %T;
+    add.u32         %y, %y, %hrow;
+    mul.wide.u32    %t64, %y, {2 * D};
+    mul.wide.u32    %a, %t4, 4;
+    add.u64         %t64, %t64, %a;
+    add.u64         %lsrc, %dk, %t64;
+    add.u64         %a, %dv, %t64;""")
+    for d in range(DT):
+        for half, pr in ((0, "%pr0"), (1, "%pr1")):
+            off = d * 16 + half * 8 * 2 * D
+            e(f"    mul.f32         %f, %dk{d}_{2 * half}, %scale;")
+            e(f"    mul.f32         %f2, %dk{d}_{2 * half + 1}, %scale;")
+            e(f"    cvt.rn.bf16x2.f32 %w, %f2, %f;")
+            e(f"    @{pr} st.global.b32 [%lsrc+{off}], %w;")
+            e(f"    cvt.rn.bf16x2.f32 %w, %dv{d}_{2 * half + 1}, %dv{d}_{2 * half};")
+            e(f"    @{pr} st.global.b32 [%a+{off}], %w;")
+    e("    ret;\n}")
+    return "\n".join(out)
+
+
+def gen_dq(D):
+    out = []
+    e = out.append
+    RS = 2 * D + 16
+    BROW = 64
+    BKT = 32                       # keys per tile
+    NT = BKT // 8
+    KS = D // 16
+    DT = D // 8
+    name = f"attention_bwd_dq_bf16_d{D}"
+    e(f"""
+// -------------------------------------------------------------------------------------------------------------
+// {name}: grid (ceil(T / 64), B * H), blockIdx.x from the last (heaviest) query tile; warp w owns queries
+// i0 + 16 w .. + 15, with its Q and dO fragments in registers; key tiles of {BKT}. Shared: one buffer of 64
+// rows, first the Q tile, then the dO tile, then the K tile (rows 0..31) and the V tile (rows 32..63).
+// -------------------------------------------------------------------------------------------------------------
+.visible .entry {name}{bwd_params('    .param .u64 p_dq,           // BF16 [B, H, T, D], written')}
+.maxntid {THREADS}, 1, 1
+{{
+    .shared .align 128 .b8 sKV[{BROW * RS}];
+    .shared .align 16 .f32 sM[{BKT}];
+{BWD_REGS}
+    .reg .b64   %dq;""")
+    e("    .reg .b32   " + ", ".join(f"%qa{ks}_{i}" for ks in range(KS) for i in range(4)) + ";")
+    e("    .reg .b32   " + ", ".join(f"%oa{ks}_{i}" for ks in range(KS) for i in range(4)) + ";")
+    e("    .reg .f32   " + ", ".join(f"%s{n}_{i}" for n in range(NT) for i in range(4)) + ";")
+    e("    .reg .f32   " + ", ".join(f"%dp{n}_{i}" for n in range(NT) for i in range(4)) + ";")
+    e("    .reg .f32   " + ", ".join(f"%dq{d}_{i}" for d in range(DT) for i in range(4)) + ";")
+    e("    .reg .b32   " + ", ".join(f"%da{kk}_{i}" for kk in range(BKT // 16) for i in range(4)) + ";")
+    e("""    ld.param.u64    %dq, [p_dq];
+    cvta.to.global.u64 %dq, %dq;""")
+    common_prologue(e, name)
+    e(f"""    mul.wide.u32    %t64, %hrow, {2 * D};
+    add.u64         %hq, %q, %t64;
+    add.u64         %hk, %k, %t64;
+    add.u64         %hv, %v, %t64;
+    add.u64         %ho, %dout, %t64;
+    mov.u32         %sa, sKV;
+    add.u32         %sb, %sa, {BKT * RS};          // V rows of a key tile
+    mov.u32         %sc, sM;
+    shr.u32         %r0, %tx, {(D // 8).bit_length() - 1};
+    and.b32         %cc, %tx, {D // 8 - 1};
+    mov.u32         %i0, %nctaid.x;
+    mov.u32         %x, %ctaid.x;
+    sub.u32         %i0, %i0, %x;
+    sub.u32         %i0, %i0, 1;
+    shl.b32         %i0, %i0, 6;""")
+    lane_addresses(e, D)
+    e("    // ---- Q, then dO, through shared memory into A fragments ----")
+    load_rows(e, D, "%sa", BROW, "%i0", "%T", "%hq", "%q")
+    e("""    cp.async.commit_group;
+    cp.async.wait_all;
+    bar.sync        0;
+    add.u32         %x, %laA, %sa;""")
+    for ks in range(KS):
+        e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%qa{ks}_0, %qa{ks}_1, %qa{ks}_2, %qa{ks}_3}}, [%x+{ks * 32}];")
+    e("    bar.sync        0;")
+    load_rows(e, D, "%sa", BROW, "%i0", "%T", "%ho", "%dout")
+    e("""    cp.async.commit_group;
+    cp.async.wait_all;
+    bar.sync        0;
+    add.u32         %x, %laA, %sa;""")
+    for ks in range(KS):
+        e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%oa{ks}_0, %oa{ks}_1, %oa{ks}_2, %oa{ks}_3}}, [%x+{ks * 32}];")
+    e(f"""    // lse2 (+inf for a row with no key or past T) and rowdot of rows g, g + 8
+    shl.b32         %y, %warp, 4;
+    add.u32         %y, %y, %i0;
+    add.u32         %y, %y, %g;                     // query of row g""")
+    for r in range(2):
+        e(f"""    add.u32         %x, %y, {8 * r};
+    setp.lt.u32     %pr0, %x, %T;
+    add.u32         %x, %x, %hrow;
+    mul.wide.u32    %t64, %x, 4;
+    mov.f32         %lw{r}, {NEG_INF};
+    mov.f32         %rw{r}, {ZERO};
+    add.u64         %a, %lse, %t64;
+    @%pr0 ld.global.f32 %lw{r}, [%a];
+    add.u64         %a, %rowdot, %t64;
+    @%pr0 ld.global.f32 %rw{r}, [%a];
+    mul.f32         %lw{r}, %lw{r}, {LOG2E};
+    setp.eq.f32     %pt, %lw{r}, {NEG_INF};
+    selp.f32        %lw{r}, {POS_INF}, %lw{r}, %pt;""")
+    e(f"""    // diag_r = (query of row r) - 2t: key column c of a tile at j0 is in the future when c > diag_r - j0
+    shl.b32         %x, %t4, 1;
+    sub.u32         %X0, %y, %x;
+    add.u32         %X1, %X0, 8;
+    shl.b32         %acol, %t4, 3;
+    add.u32         %acol, %acol, %sc;              // &sM[2t]
+    add.u32         %last, %i0, {BROW - 1};
+    sub.u32         %x, %T, 1;
+    min.u32         %last, %last, %x;
+    shr.u32         %ntile, %last, 5;
+    add.u32         %ntile, %ntile, 1;
+    mov.u32         %j0, 0;""")
+    for d in range(DT):
+        for i in range(4):
+            e(f"    mov.f32         %dq{d}_{i}, {ZERO};")
+    e("""
+DQ_TILE:
+    bar.sync        0;                              // done with the previous tile (or with dO's pass)""")
+    load_rows(e, D, "%sa", BKT, "%j0", "%T", "%hk", "%k")
+    load_rows(e, D, "%sb", BKT, "%j0", "%T", "%hv", "%v")
+    e(f"""    cp.async.commit_group;
+    setp.ge.u32     %pt, %tx, {BKT};
+    @%pt bra        DQ_MASKED;
+    add.u32         %x, %j0, %tx;
+    setp.lt.u32     %pr0, %x, %T;
+    mov.f32         %f, {ZERO};
+    and.pred        %pt, %pr0, %pmask;
+    mul.wide.u32    %t64, %x, 4;
+    add.u64         %a, %mrow, %t64;
+    @%pt ld.global.f32 %f, [%a];
+    setp.gt.f32     %pt, %f, {MASKED};
+    and.pred        %pt, %pt, %pr0;
+    mul.f32         %f, %f, {LOG2E};
+    selp.f32        %f, %f, {NEG_INF}, %pt;
+    shl.b32         %x, %tx, 2;
+    add.u32         %x, %x, %sc;
+    st.shared.f32   [%x], %f;
+DQ_MASKED:
+    cp.async.wait_all;
+    bar.sync        0;
+
+    // ---- S = Q K^T, dP = dO V^T (16 queries x {BKT} keys per warp) ----""")
+    for n in range(NT):
+        for i in range(4):
+            e(f"    mov.f32         %s{n}_{i}, {ZERO};")
+            e(f"    mov.f32         %dp{n}_{i}, {ZERO};")
+    for ks in range(KS):
+        for ntp in range(NT // 2):
+            off = ntp * 16 * RS + ks * 32
+            e(f"    add.u32         %x, %laB, %sa;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{off}];")
+            mma(e, f"%s{2 * ntp}", f"%qa{ks}", "%fb0", "%fb1")
+            mma(e, f"%s{2 * ntp + 1}", f"%qa{ks}", "%fb2", "%fb3")
+            e(f"    add.u32         %x, %laB, %sb;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{off}];")
+            mma(e, f"%dp{2 * ntp}", f"%oa{ks}", "%fb0", "%fb1")
+            mma(e, f"%dp{2 * ntp + 1}", f"%oa{ks}", "%fb2", "%fb3")
+    for n in range(NT):
+        e(f"    ld.shared.v2.f32 {{%mk0, %mk1}}, [%acol+{n * 32}];")
+        for i in range(4):
+            mk = "%mk0" if i % 2 == 0 else "%mk1"
+            lw = "%lw0" if i < 2 else "%lw1"
+            e(f"    fma.rn.f32      %s{n}_{i}, %s{n}_{i}, %c, {mk};")
+            e(f"    sub.f32         %s{n}_{i}, %s{n}_{i}, {lw};")
+    e(f"""    shl.b32         %y, %warp, 4;
+    add.u32         %y, %y, %i0;                    // the warp's first query
+    add.u32         %x, %j0, {BKT - 1};
+    setp.le.u32     %pdiag, %x, %y;                 // the whole tile at or before the first query: no causal mask
+    @%pdiag bra.uni DQ_EXP;
+    sub.u32         %x, %X0, %j0;
+    sub.u32         %y, %X1, %j0;""")
+    for n in range(NT):
+        for i in range(4):
+            reg = "%x" if i < 2 else "%y"
+            col = n * 8 + (i & 1)
+            e(f"    setp.lt.s32     %pt, {reg}, {col};")
+            e(f"    @%pt mov.f32    %s{n}_{i}, {NEG_INF};")
+    e("DQ_EXP:")
+    for n in range(NT):
+        for i in range(4):
+            rw = "%rw0" if i < 2 else "%rw1"
+            e(f"    ex2.approx.f32  %s{n}_{i}, %s{n}_{i};")
+            e(f"    sub.f32         %dp{n}_{i}, %dp{n}_{i}, {rw};")
+            e(f"    mul.f32         %dp{n}_{i}, %dp{n}_{i}, %s{n}_{i};")
+    for kk in range(BKT // 16):
+        for i in range(4):
+            n = 2 * kk + (i >> 1)
+            lo, hi = (0, 1) if i % 2 == 0 else (2, 3)
+            e(f"    cvt.rn.bf16x2.f32 %da{kk}_{i}, %dp{n}_{hi}, %dp{n}_{lo};")
+    e("    // ---- dQ += dS K ----")
+    for kk in range(BKT // 16):
+        for dtp in range(DT // 2):
+            off = kk * 16 * RS + dtp * 32
+            e(f"    add.u32         %x, %laT, %sa;")
+            e(f"    ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{%fb0, %fb1, %fb2, %fb3}}, [%x+{off}];")
+            mma(e, f"%dq{2 * dtp}", f"%da{kk}", "%fb0", "%fb1")
+            mma(e, f"%dq{2 * dtp + 1}", f"%da{kk}", "%fb2", "%fb3")
+    e(f"""    add.u32         %j0, %j0, {BKT};
+    sub.u32         %ntile, %ntile, 1;
+    setp.ne.u32     %pt, %ntile, 0;
+    @%pt bra.uni    DQ_TILE;
+
+    shl.b32         %y, %warp, 4;
+    add.u32         %y, %y, %i0;
+    add.u32         %y, %y, %g;
+    setp.lt.u32     %pr0, %y, %T;
+    add.u32         %x, %y, 8;
+    setp.lt.u32     %pr1, %x, %T;
+    add.u32         %y, %y, %hrow;
+    mul.wide.u32    %t64, %y, {2 * D};
+    mul.wide.u32    %a, %t4, 4;
+    add.u64         %t64, %t64, %a;
+    add.u64         %a, %dq, %t64;""")
+    for d in range(DT):
+        for half, pr in ((0, "%pr0"), (1, "%pr1")):
+            off = d * 16 + half * 8 * 2 * D
+            e(f"    mul.f32         %f, %dq{d}_{2 * half}, %scale;")
+            e(f"    mul.f32         %f2, %dq{d}_{2 * half + 1}, %scale;")
+            e(f"    cvt.rn.bf16x2.f32 %w, %f2, %f;")
+            e(f"    @{pr} st.global.b32 [%a+{off}], %w;")
+    e("    ret;\n}")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     sys.stdout.write(HEADER)
     for d in (64, 128):
         sys.stdout.write(gen(d) + "\n")
+    sys.stdout.write(BWD_HEADER)
+    for d in (64, 128):
+        sys.stdout.write(gen_dkdv(d) + "\n")
+        sys.stdout.write(gen_dq(d) + "\n")

@@ -174,6 +174,25 @@ def bf16_case(kernels, rng, B, H, T, D, padded):
     check(f"bf16 fwd out {label}", out, out_ref, 1e-2)
     check(f"bf16 fwd lse {label}", lse, lse_ref, 1e-2)
 
+    # backward from the kernel's own out (bf16) and lse, against the F64 reference on the same values
+    dout = rng.standard_normal(q.shape).astype(np.float32)
+    dob = to_bf16(dout)
+    f64 = lambda h: from_bf16(h).astype(np.float64)  # noqa: E731
+    _, _, p = reference(f64(qb), f64(kb), f64(vb), None if mask is None else mask.astype(np.float64), scale)
+    dq_ref, dk_ref, dv_ref = reference_backward(f64(qb), f64(kb), f64(vb), out.astype(np.float64), p, f64(dob),
+                                                scale)
+    da = mem.alloc(dob)
+    ra = mem.alloc(np.full((B, H, T), np.nan, np.float32))
+    ptxemu.launch(kernels["attention_bwd_dot_bf16"], mem, ((B * H * T + 7) // 8, 1), 256, [ra, da, oa, B * H * T, D])
+    check(f"bf16 rowdot  {label}", mem.array(ra, np.float32, B * H * T),
+          (f64(dob) * out.astype(np.float64)).sum(-1).ravel(), 1e-5)
+    dqa, dka, dva = (mem.alloc(np.full(q.shape, 0x7FC0, np.uint16)) for _ in range(3))
+    args = [qa, ka, va, da, la, ra, ma, H, T, T, float(scale * LOG2E), float(scale)]
+    ptxemu.launch(kernels[f"attention_bwd_dkdv_bf16_d{D}"], mem, ((T + 63) // 64, B * H), 128, [dka, dva] + args)
+    ptxemu.launch(kernels[f"attention_bwd_dq_bf16_d{D}"], mem, ((T + 63) // 64, B * H), 128, [dqa] + args)
+    for nm, a, ref in (("dq", dqa, dq_ref), ("dk", dka, dk_ref), ("dv", dva, dv_ref)):
+        check(f"bf16 bwd {nm}  {label}", from_bf16(mem.array(a, np.uint16, q.size)).reshape(q.shape), ref, 1e-2)
+
 
 def main():
     quick = "--quick" in sys.argv
