@@ -36,7 +36,7 @@ final class ModelFiles {
 
     static void requireFile(Path file, String what) {
         if (!Files.exists(file)) throw new CliException(what + " " + file + ": no such file");
-        if (!Files.isRegularFile(file)) throw new CliException(what + " " + file + ": is not a regular file");
+        if (Files.isDirectory(file)) throw new CliException(what + " " + file + ": is a directory, not a file");
         if (!Files.isReadable(file)) throw new CliException(what + " " + file + ": is not readable");
     }
 

@@ -192,7 +192,11 @@ final class TrainingRun {
         Plots.write(dir.resolve(PLOT_DIR), metrics, session.plots());
         session.saveModel(dir);
         deleteMatching(dir.resolve(CHECKPOINT_DIR), "checkpoint-*.safetensors");
-        Files.deleteIfExists(dir.resolve(CHECKPOINT_DIR)); // only if empty: fails otherwise, which is fine to surface
+        try {
+            Files.deleteIfExists(dir.resolve(CHECKPOINT_DIR));
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            // files of the user's own in there: leave the directory
+        }
         if (!options.quiet) {
             Map<String, Object> last = metrics.isEmpty() ? Map.of() : metrics.get(metrics.size() - 1);
             out.println(command + ": " + session.step() + " steps; " + session.progress(last) + "; wrote " + dir);

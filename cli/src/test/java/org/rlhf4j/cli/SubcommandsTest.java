@@ -146,12 +146,18 @@ class SubcommandsTest {
 
     /** A run that fails after its checkpoint, resumed, ends exactly as the uninterrupted run (same seed, same data). */
     @ParameterizedTest
-    @ValueSource(strings = {"sft", "dpo", "grpo"})
+    @ValueSource(strings = {"sft", "reward", "dpo", "ppo", "grpo"})
     void resumeContinuesFromTheLastCheckpointExactly(String command) throws IOException {
         Path whole = dir.resolve("whole-" + command), interrupted = dir.resolve("interrupted-" + command);
         Object[] args = switch (command) {
             case "sft" -> new Object[] {"sft", "--config", config, "--dataset", sftData, "--learning-rate", "3e-3",
                     "--per-device-train-batch-size", "8", "--max-steps", "6", "--save-steps", "3", "--quiet"};
+            case "reward" -> new Object[] {"reward", "--model", sftDir, "--dataset", prefs, "--learning-rate", "1e-3",
+                    "--per-device-train-batch-size", "8", "--max-steps", "6", "--save-steps", "3", "--quiet"};
+            case "ppo" -> new Object[] {"ppo", "--model", sftDir, "--reward-model", rewardDir, "--dataset", prompts,
+                    "--learning-rate", "1e-3", "--per-device-train-batch-size", "4", "--num-mini-batches", "2",
+                    "--num-ppo-epochs", "1", "--response-length", "6", "--adaptive-kl", "--max-steps", "6",
+                    "--save-steps", "3", "--quiet"};
             case "dpo" -> new Object[] {"dpo", "--model", sftDir, "--dataset", prefs, "--learning-rate", "1e-3",
                     "--per-device-train-batch-size", "8", "--max-steps", "6", "--save-steps", "3", "--quiet"};
             default -> new Object[] {"grpo", "--model", sftDir, "--dataset", prompts, "--reward-funcs", "sentiment",
@@ -175,8 +181,13 @@ class SubcommandsTest {
 
         List<Map<String, Object>> a = Cli.metrics(whole), b = Cli.metrics(interrupted);
         assertEquals(6, b.size(), "metrics after step 3 are dropped and written again");
-        String key = command.equals("grpo") ? "reward" : "loss";
+        String key = switch (command) {
+            case "grpo" -> "reward";
+            case "ppo" -> "loss/value_avg";
+            default -> "loss";
+        };
         for (int i = 0; i < 6; i++) assertEquals(a.get(i).get(key), b.get(i).get(key), key + " at step " + (i + 1));
+        if (command.equals("ppo")) assertEquals(a.get(5).get("kl_coef"), b.get(5).get("kl_coef"), "the adaptive KL coefficient");
         var wa = SafeTensors.load(whole.resolve("model.safetensors"));
         var wb = SafeTensors.load(interrupted.resolve("model.safetensors"));
         for (String name : wa.keySet()) {
