@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch's scaled_dot_product_attention on the same shapes as AttentionGpuBenchmark, printed in its format:
 
-    ATTN | torch | bf16 fwd | B=4 H=16 T=2048 D=128 | 0.412 ms | 333.6 TFLOP/s
+    BENCH | attention bf16 fwd (torch sdpa)  | B=8 H=16 T=2048 D=128 |     0.412 ms | 333.6 TFLOP/s
 
 Causal, no mask (is_causal=True), random normal inputs. Forward FLOPs = 4 B H T^2 D / 2; backward = 2.5x that,
 timed as (forward + backward) - forward. Times are CUDA-event means after warm-up. Also prints which SDPA
@@ -13,8 +13,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
-SHAPES = [(8, 16, 1024, 64), (4, 16, 2048, 64), (2, 16, 4096, 64),
-          (8, 16, 1024, 128), (4, 16, 2048, 128), (2, 16, 4096, 128)]
+SHAPES = [(16, 16, 1024, 64), (8, 16, 2048, 64), (4, 16, 4096, 64),
+          (16, 16, 1024, 128), (8, 16, 2048, 128), (4, 16, 4096, 128)]
 
 
 def bench(fn, iters=None):
@@ -36,10 +36,14 @@ def bench(fn, iters=None):
     return start.elapsed_time(end) / 1e3 / n
 
 
-def report(what, shape, seconds, flops):
+def row(what, shape, seconds, rate):
     b, h, t, d = shape
-    print(f"ATTN | torch | {what} | B={b} H={h} T={t} D={d} | {seconds * 1e3:.3f} ms | "
-          f"{flops / seconds * 1e-12:.1f} TFLOP/s", flush=True)
+    print(f"BENCH | {what + ' (torch sdpa)':<30} | B={b} H={h} T={t} D={d} | {seconds * 1e3:9.3f} ms | {rate}",
+          flush=True)
+
+
+def report(what, shape, seconds, flops):
+    row(what, shape, seconds, f"{flops / seconds * 1e-12:.1f} TFLOP/s")
 
 
 def backend_name(q, k, v):
@@ -60,16 +64,16 @@ def main():
     if not torch.cuda.is_available():
         print("torch_attention_peer: no GPU visible to PyTorch", file=sys.stderr)
         return 1
-    print(f"# torch {torch.__version__} on {torch.cuda.get_device_name(0)}", flush=True)
+    print(f"BENCH | torch {torch.__version__} on {torch.cuda.get_device_name(0)}", flush=True)
     torch.manual_seed(1)
     for shape in SHAPES:
         b, h, t, d = shape
         fwd = 4.0 * b * h * t * t * d / 2
         q, k, v = (torch.randn(b, h, t, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
         if shape == SHAPES[0]:
-            print(f"# bf16 causal SDPA default backend (first that runs alone, in PyTorch's order): "
+            print(f"BENCH | bf16 causal SDPA backend (first that runs alone, in PyTorch's order): "
                   f"{backend_name(q, k, v)}", flush=True)
-        report("bf16 fwd", shape, bench(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)), fwd)
+        report("attention bf16 fwd", shape, bench(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)), fwd)
         qg, kg, vg = (x.clone().requires_grad_(True) for x in (q, k, v))
         dout = torch.randn_like(q)
 
@@ -79,10 +83,10 @@ def main():
 
         t_fb = bench(fwd_bwd)
         t_f = bench(lambda: F.scaled_dot_product_attention(qg, kg, vg, is_causal=True))
-        report("bf16 bwd", shape, max(t_fb - t_f, 1e-9), 2.5 * fwd)
+        report("attention bf16 bwd", shape, max(t_fb - t_f, 1e-9), 2.5 * fwd)
         if t <= 2048:
             q32, k32, v32 = (x.float() for x in (q, k, v))
-            report("f32 fwd", shape, bench(lambda: F.scaled_dot_product_attention(q32, k32, v32, is_causal=True)), fwd)
+            report("attention f32 fwd", shape, bench(lambda: F.scaled_dot_product_attention(q32, k32, v32, is_causal=True)), fwd)
             q32g, k32g, v32g = (x.clone().requires_grad_(True) for x in (q32, k32, v32))
             d32 = dout.float()
 
@@ -92,14 +96,13 @@ def main():
 
             t_fb = bench(fwd_bwd32)
             t_f = bench(lambda: F.scaled_dot_product_attention(q32g, k32g, v32g, is_causal=True))
-            report("f32 bwd", shape, max(t_fb - t_f, 1e-9), 2.5 * fwd)
+            report("attention f32 bwd", shape, max(t_fb - t_f, 1e-9), 2.5 * fwd)
         # decoding: one query per sequence against T cached keys (bytes of K and V per second)
         bd = 64
         kc, vc = (torch.randn(bd, h, t, d, device="cuda", dtype=torch.bfloat16) for _ in range(2))
         qd = torch.randn(bd, h, 1, d, device="cuda", dtype=torch.bfloat16)
         sec = bench(lambda: F.scaled_dot_product_attention(qd, kc, vc))
-        print(f"ATTN | torch | bf16 decode | B={bd} H={h} T={t} D={d} | {sec * 1e3:.3f} ms | "
-              f"{2.0 * bd * h * t * d * 2 / sec * 1e-9:.1f} GB/s", flush=True)
+        row("attention bf16 decode", (bd, h, t, d), sec, f"{2.0 * bd * h * t * d * 2 / sec * 1e-9:.0f} GB/s")
         del q, k, v, qg, kg, vg, kc, vc
         torch.cuda.empty_cache()
     return 0
