@@ -6,6 +6,11 @@
 Causal, no mask (is_causal=True), random normal inputs. Forward FLOPs = 4 B H T^2 D / 2; backward = 2.5x that,
 timed as (forward + backward) - forward. Times are CUDA-event means after warm-up. Also prints which SDPA
 backend PyTorch picked (flash, efficient, cudnn, math) for bf16, so the comparison names its peer.
+
+    python3 scripts/gpu/torch_attention_peer.py [--compare JAVA_BENCHMARK_LOG]
+
+With --compare, it then prints one table: each attention row of AttentionGpuBenchmark's output (the log of
+the Java run) beside PyTorch's row for the same case, and the ratio of the rates.
 """
 
 import sys
@@ -36,10 +41,14 @@ def bench(fn, iters=None):
     return start.elapsed_time(end) / 1e3 / n
 
 
+PRINTED = []
+
+
 def row(what, shape, seconds, rate):
     b, h, t, d = shape
-    print(f"BENCH | {what + ' (torch sdpa)':<30} | B={b} H={h} T={t} D={d} | {seconds * 1e3:9.3f} ms | {rate}",
-          flush=True)
+    line = f"BENCH | {what + ' (torch sdpa)':<30} | B={b} H={h} T={t} D={d} | {seconds * 1e3:9.3f} ms | {rate}"
+    PRINTED.append(line)
+    print(line, flush=True)
 
 
 def report(what, shape, seconds, flops):
@@ -60,7 +69,35 @@ def backend_name(q, k, v):
     return "unknown"
 
 
+def compare(java_log, torch_rows):
+    """The side-by-side table: each rlhf4j attention row of java_log beside PyTorch's row for the same case."""
+    def rows(lines, who):
+        out = {}
+        for line in lines:
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 5 and parts[0] == "BENCH" and parts[1].endswith(f"({who})"):
+                out[(parts[1][:-len(who) - 2].strip(), parts[2])] = (parts[3], parts[4])
+        return out
+    with open(java_log) as fh:
+        ours = rows(fh.read().splitlines(), "rlhf4j")
+    theirs = rows(torch_rows, "torch sdpa")
+    print("BENCH | attention: rlhf4j vs PyTorch SDPA, same GPU, same shapes")
+    print(f"BENCH | {'case':<24} | {'shape':<22} | {'rlhf4j':>16} | {'torch sdpa':>16} | rlhf4j/torch")
+    for key in ours:
+        what, shape = key
+        mine = ours[key][1]
+        peer = theirs.get(key, ("", "-"))[1]
+        try:
+            ratio = f"{float(mine.split()[0]) / float(peer.split()[0]):.2f}"
+        except (ValueError, ZeroDivisionError, IndexError):
+            ratio = "-"
+        print(f"BENCH | {what:<24} | {shape:<22} | {mine:>16} | {peer:>16} | {ratio}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] != "--compare":
+        print("usage: torch_attention_peer.py [--compare JAVA_BENCHMARK_LOG]", file=sys.stderr)
+        return 2
     if not torch.cuda.is_available():
         print("torch_attention_peer: no GPU visible to PyTorch", file=sys.stderr)
         return 1
@@ -105,6 +142,8 @@ def main():
         row("attention bf16 decode", (bd, h, t, d), sec, f"{2.0 * bd * h * t * d * 2 / sec * 1e-9:.0f} GB/s")
         del q, k, v, qg, kg, vg, kc, vc
         torch.cuda.empty_cache()
+    if len(sys.argv) > 2:
+        compare(sys.argv[2], PRINTED)
     return 0
 
 
