@@ -61,6 +61,65 @@ BK = 64   # keys per tile
 THREADS = 128
 
 
+def emit_k_load(e, j, commit=True, D=None):
+    """cp.async of the K tile at key j (zero past Tk) into sK; the thread's chunks (rows r0 + RPI n, chunk cc)."""
+    e(f"""    add.u32         %y, {j}, %r0;                   // key of pass 0
+    mul.wide.u32    %t64, %y, %kvst;
+    shl.b64         %t64, %t64, 1;
+    mul.wide.u32    %a, %cc, 16;
+    add.u64         %t64, %t64, %a;
+    add.u64         %src, %kbase, %t64;""")
+    for n in range(GEOM["PASSES"]):
+        e(f"""    setp.lt.u32     %pt, %y, %tk;
+    selp.b32        %sz, 16, 0, %pt;
+    selp.b64        %a, %src, %kbase, %pt;           // zero-filled chunks read nothing; keep the address valid
+    cp.async.cg.shared.global [%dst+{n * GEOM["RPI"] * GEOM["RS"]}], [%a], 16, %sz;
+    add.u64         %src, %src, %step;
+    add.u32         %y, %y, {GEOM["RPI"]};""")
+    if commit:
+        e("    cp.async.commit_group;")
+
+
+def emit_v_load(e, j, label, commit=True):
+    """cp.async of the V tile at key j into sV, and sM[c] = mask_(j + c) log2e (0 without a mask, -inf where
+    masked or past Tk), written by threads 0..63."""
+    e(f"""    add.u32         %y, {j}, %r0;
+    mul.wide.u32    %t64, %y, %kvst;
+    shl.b64         %t64, %t64, 1;
+    mul.wide.u32    %a, %cc, 16;
+    add.u64         %t64, %t64, %a;
+    add.u64         %src2, %vbase, %t64;""")
+    for n in range(GEOM["PASSES"]):
+        e(f"""    setp.lt.u32     %pt, %y, %tk;
+    selp.b32        %sz, 16, 0, %pt;
+    selp.b64        %a, %src2, %vbase, %pt;
+    cp.async.cg.shared.global [%vdst+{n * GEOM["RPI"] * GEOM["RS"]}], [%a], 16, %sz;
+    add.u64         %src2, %src2, %step;
+    add.u32         %y, %y, {GEOM["RPI"]};""")
+    if commit:
+        e("    cp.async.commit_group;")
+    e(f"""    setp.ge.u32     %pt, %tx, {BK};
+    @%pt bra        {label};
+    add.u32         %x, {j}, %tx;
+    setp.lt.u32     %pr0, %x, %tk;
+    mov.f32         %mv, {ZERO};
+    and.pred        %pt, %pr0, %pmask;
+    mul.wide.u32    %t64, %x, 4;
+    add.u64         %a, %mrow, %t64;
+    @%pt ld.global.f32 %mv, [%a];
+    setp.gt.f32     %pt, %mv, {MASKED};
+    and.pred        %pt, %pt, %pr0;
+    mul.f32         %mv, %mv, {LOG2E};
+    selp.f32        %mv, %mv, {NEG_INF}, %pt;
+    shl.b32         %x, %tx, 2;
+    add.u32         %x, %x, %sm;
+    st.shared.f32   [%x], %mv;
+{label}:""")
+
+
+GEOM = {}
+
+
 def gen(D):
     out = []
     e = out.append
@@ -74,6 +133,7 @@ def gen(D):
     RPI = THREADS // CH             # tile rows loaded per pass
     PASSES = BK // RPI
 
+    GEOM.update(RS=RS, RPI=RPI, PASSES=PASSES)
     name = f"attention_fwd_bf16_d{D}"
     e(f"""
 // -------------------------------------------------------------------------------------------------------------
@@ -105,7 +165,8 @@ def gen(D):
     .reg .pred  %pt, %pmask, %plse, %pdiag, %pr0, %pr1, %pinf0, %pinf1;
     .reg .b32   %tx, %warp, %lane, %g, %t4, %qt, %bh, %b, %h, %H, %tq, %tk, %past, %i0, %j0, %ntile, %lastkey;
     .reg .b32   %kvsb, %kvsh, %kvst, %msb, %r0, %cc, %sz, %row, %x, %y, %diag0, %diag1;
-    .reg .b32   %sk, %sv, %sm, %dst, %aq, %ak, %av, %amk;
+    .reg .b32   %sk, %sv, %sm, %dst, %vdst, %aq, %ak, %av, %amk, %jn;
+    .reg .pred  %pnext;
     .reg .b64   %out, %lse, %q, %k, %v, %mask, %mrow, %kbase, %vbase, %src, %src2, %step, %t64, %a;
     .reg .f32   %c, %mv, %m0, %m1, %l0, %l1, %mx0, %mx1, %ms0, %ms1, %al0, %al1, %f, %f2, %inv0, %inv1;""")
     # fragment registers
@@ -256,58 +317,21 @@ def gen(D):
     e(f"""    mov.u32         %j0, 0;
     mul.lo.u32      %x, %kvst, {2 * RPI};
     cvt.u64.u32     %step, %x;                      // bytes between the rows of two passes
+    sub.u32         %vdst, %dst, %sk;               // the thread's chunk in sV: the same offset as in sK
+    add.u32         %vdst, %vdst, %sv;
 
+    // Pipeline: tile t's K and V are two cp.async groups. K(t+1) is issued as soon as S(t) = Q K(t)^T is done
+    // reading sK, V(t+1) (and the mask of t+1) as soon as P V(t) is done reading sV, so that each load overlaps
+    // the softmax and a matrix product. wait_group 1 then means: everything but the newest group has landed.
+    bar.sync        0;                              // Q's pass through sK is over""")
+    emit_k_load(e, "%j0")
+    emit_v_load(e, "%j0", "FWD_MASK0")
+    e(f"""
 FWD_TILE:
-    // done with the previous tile (and with Q's pass through sK)
-    bar.sync        0;
-    add.u32         %y, %j0, %r0;                   // key of pass 0
-    mul.wide.u32    %t64, %y, %kvst;
-    shl.b64         %t64, %t64, 1;
-    mul.wide.u32    %a, %cc, 16;
-    add.u64         %t64, %t64, %a;
-    add.u64         %src, %kbase, %t64;
-    add.u64         %src2, %vbase, %t64;
-    sub.u32         %row, %dst, %sk;                // the same offset in sV
-    add.u32         %row, %row, %sv;""")
-    # K group then V group
-    e("    mov.u32         %x, %y;")
-    for n in range(PASSES):
-        e(f"""    setp.lt.u32     %pt, %x, %tk;
-    selp.b32        %sz, 16, 0, %pt;
-    selp.b64        %a, %src, %kbase, %pt;
-    cp.async.cg.shared.global [%dst+{n * RPI * RS}], [%a], 16, %sz;
-    add.u64         %src, %src, %step;
-    add.u32         %x, %x, {RPI};""")
-    e("    cp.async.commit_group;")
-    e("    mov.u32         %x, %y;")
-    for n in range(PASSES):
-        e(f"""    setp.lt.u32     %pt, %x, %tk;
-    selp.b32        %sz, 16, 0, %pt;
-    selp.b64        %a, %src2, %vbase, %pt;
-    cp.async.cg.shared.global [%row+{n * RPI * RS}], [%a], 16, %sz;
-    add.u64         %src2, %src2, %step;
-    add.u32         %x, %x, {RPI};""")
-    e(f"""    cp.async.commit_group;
-    // sM[c] = mask_(j0 + c) log2e, 0 without a mask, -inf where masked or past Tk (threads 0..63)
-    setp.ge.u32     %pt, %tx, {BK};
-    @%pt bra        FWD_MASKED;
-    add.u32         %x, %j0, %tx;
-    setp.lt.u32     %pr0, %x, %tk;
-    mov.f32         %mv, {ZERO};
-    and.pred        %pt, %pr0, %pmask;
-    mul.wide.u32    %t64, %x, 4;
-    add.u64         %a, %mrow, %t64;
-    @%pt ld.global.f32 %mv, [%a];
-    setp.gt.f32     %pt, %mv, {MASKED};
-    and.pred        %pt, %pt, %pr0;
-    mul.f32         %mv, %mv, {LOG2E};
-    selp.f32        %mv, %mv, {NEG_INF}, %pt;
-    shl.b32         %x, %tx, 2;
-    add.u32         %x, %x, %sm;
-    st.shared.f32   [%x], %mv;
-FWD_MASKED:
-    cp.async.wait_group 1;                          // K landed (V may still be in flight)
-    bar.sync        0;
+    cp.async.wait_group 1;                          // K(t) landed (V(t) may be in flight)
+    bar.sync        0;                              // ... for every thread, and the mask of t is written
+    add.u32         %jn, %j0, {BK};
+    setp.gt.u32     %pnext, %ntile, 1;
 
     // ---- S = Q K^T ----""")
     for n in range(NT):
@@ -322,6 +346,11 @@ FWD_MASKED:
                 b0, b1 = ("%fb0", "%fb1") if half == 0 else ("%fb2", "%fb3")
                 e(f"    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {{%s{n}_0, %s{n}_1, %s{n}_2, %s{n}_3}}, "
                   f"{{%qa{ks}_0, %qa{ks}_1, %qa{ks}_2, %qa{ks}_3}}, {{{b0}, {b1}}}, {{%s{n}_0, %s{n}_1, %s{n}_2, %s{n}_3}};")
+    e("""    bar.sync        0;                              // every warp is done reading sK
+    @!%pnext bra.uni FWD_NOK;""")
+    emit_k_load(e, "%jn", commit=False)
+    e("""FWD_NOK:
+    cp.async.commit_group;                          // (empty on the last tile: keeps the group count)""")
     e("\n    // ---- s2 = S scale log2e + mask2; above the diagonal -inf (only on tiles that reach past it) ----")
     for n in range(NT):
         e(f"    ld.shared.v2.f32 {{%mk0, %mk1}}, [%amk+{n * 32}];")
@@ -392,7 +421,7 @@ FWD_MASKED:
             n = 2 * kk + (i >> 1)
             lo, hi = (0, 1) if i % 2 == 0 else (2, 3)
             e(f"    cvt.rn.bf16x2.f32 %pa{kk}_{i}, %s{n}_{hi}, %s{n}_{lo};")
-    e("""    cp.async.wait_group 0;                          // V landed
+    e("""    cp.async.wait_group 1;                          // V(t) landed (K(t+1) may be in flight)
     bar.sync        0;
 
     // ---- O += P V ----""")
@@ -405,7 +434,11 @@ FWD_MASKED:
                 b0, b1 = ("%fb0", "%fb1") if half == 0 else ("%fb2", "%fb3")
                 e(f"    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {{%o{d}_0, %o{d}_1, %o{d}_2, %o{d}_3}}, "
                   f"{{%pa{kk}_0, %pa{kk}_1, %pa{kk}_2, %pa{kk}_3}}, {{{b0}, {b1}}}, {{%o{d}_0, %o{d}_1, %o{d}_2, %o{d}_3}};")
-    e(f"""
+    e("""    bar.sync        0;                              // every warp is done reading sV and sM
+    @!%pnext bra.uni FWD_NOV;""")
+    emit_v_load(e, "%jn", "FWD_MASKN", commit=False)
+    e(f"""FWD_NOV:
+    cp.async.commit_group;
     add.u32         %j0, %j0, {BK};
     sub.u32         %ntile, %ntile, 1;
     setp.ne.u32     %pt, %ntile, 0;
