@@ -12,8 +12,15 @@ import org.rlhf4j.tensor.Tensor;
 final class GpuChecks {
     private GpuChecks() {}
 
-    /** cuda:0, or the test is skipped with the reason. */
+    /**
+     * With {@code -Drlhf4j.gpuTests.dryRun=true} the GPU tests run with the CPU standing in for the GPU: that
+     * checks the tests themselves (shapes, views, tolerances) on a machine without one. Never set on a GPU.
+     */
+    static final boolean DRY_RUN = Boolean.getBoolean("rlhf4j.gpuTests.dryRun");
+
+    /** cuda:0, or the test is skipped with the reason (the CPU in a dry run). */
     static Device gpu() {
+        if (DRY_RUN) return Device.CPU;
         assumeTrue(Cuda.isAvailable(), () -> "no GPU here: " + Cuda.unavailableReason());
         return Device.cuda(0);
     }
