@@ -57,35 +57,46 @@ public final class CudaFused {
     // softmax / log-softmax over the last axis: x, y [R, V]
     // =====================================================================================================
 
-    /** y = softmax(x) or log-softmax(x) over the last axis; one block per row. */
+    /**
+     * y = softmax(x) or log-softmax(x) over the last axis; one block per row. F32, or BF16 in and out with F32
+     * accumulation.
+     */
     public void softmax(Tensor y, Tensor x, boolean log) {
         String op = log ? "logSoftmax" : "softmax";
         try (Inputs in = new Inputs()) {
-            Tensor xc = in.contiguous(op, "x", x);
-            requireOut(op, "y", y, xc.numel());
+            Tensor xc = in.floating(op, "x", x);
+            DType dt = xc.dtype();
+            requireOut(op, "y", y, dt, xc.numel());
             int cols = lastDim(xc), rows = rows(xc, cols);
             if (rows == 0 || cols == 0) return;
             long xa = Cuda.address(xc), ya = Cuda.address(y);
-            context.kernel(SOFTMAX, "softmax_fwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
-                    KernelArgs.create().ptr(ya).ptr(xa).i32(cols).i32(flag(FusedLaunch.sameAlignment(xa, ya)))
-                            .i32(flag(log)));
+            boolean bf16 = dt == DType.BF16;
+            context.kernel(SOFTMAX, bf16 ? "softmax_fwd_bf16" : "softmax_fwd_f32").launch(rows,
+                    FusedLaunch.rowThreads(bf16 ? (cols + 1) / 2 : cols), 0,
+                    KernelArgs.create().ptr(ya).ptr(xa).i32(cols)
+                            .i32(flag(FusedLaunch.sameAlignmentOf(dt.byteSize(), xa, ya))).i32(flag(log)));
         }
     }
 
-    /** softmax: dx = y (dy - sum(dy y)); log-softmax: dx = dy - exp(y) sum(dy). */
+    /**
+     * softmax: dx = y (dy - sum(dy y)); log-softmax: dx = dy - exp(y) sum(dy). BF16 operands go through F32
+     * copies (the kernel is F32).
+     */
     public void softmaxBackward(Tensor dx, Tensor dy, Tensor y, boolean log) {
         String op = log ? "logSoftmaxBackward" : "softmaxBackward";
         try (Inputs in = new Inputs()) {
-            Tensor yc = in.contiguous(op, "y", y);
-            Tensor dyc = in.contiguous(op, "dy", dy);
+            Tensor yc = in.asF32(op, "y", y);
+            Tensor dyc = in.asF32(op, "dy", dy);
             requireCount(op, "dy", dyc, yc.numel());
-            requireOut(op, "dx", dx, yc.numel());
+            requireOut(op, "dx", dx, y.dtype(), yc.numel());
             int cols = lastDim(yc), rows = rows(yc, cols);
             if (rows == 0 || cols == 0) return;
-            long dxa = Cuda.address(dx), dya = Cuda.address(dyc), ya = Cuda.address(yc);
+            Tensor out = in.f32Out(dx);
+            long dxa = Cuda.address(out), dya = Cuda.address(dyc), ya = Cuda.address(yc);
             context.kernel(SOFTMAX, "softmax_bwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
                     KernelArgs.create().ptr(dxa).ptr(dya).ptr(ya).i32(cols)
-                            .i32(flag(FusedLaunch.sameAlignment(ya, dxa, dya))).i32(flag(log)));
+                            .i32(flag(FusedLaunch.sameAlignmentOf(4, ya, dxa, dya))).i32(flag(log)));
+            in.finish(dx, out);
         }
     }
 
@@ -94,47 +105,59 @@ public final class CudaFused {
     // =====================================================================================================
 
     /**
-     * logp = z[target] - lse, lse = logsumexp(z), z = logits / T: one read of the logits. A target outside
-     * [0, V) (not checked on the host for device targets) gives a NaN log-prob.
+     * logp = z[target] - lse, lse = logsumexp(z), z = logits / T: one read of the logits. Logits F32 or BF16
+     * (accumulated in F32); logp and lse F32 (or BF16, rounded from F32). A target outside [0, V) (not checked
+     * on the host for device targets) gives a NaN log-prob.
      */
     public void tokenLogProbs(Tensor logp, Tensor lse, Tensor logits, Tensor targets, double temperature) {
         String op = "tokenLogProbs";
         requirePositive(op, temperature);
         try (Inputs in = new Inputs()) {
-            Tensor x = in.contiguous(op, "logits", logits);
+            Tensor x = in.floating(op, "logits", logits);
             int cols = lastDim(x), rows = rows(x, cols);
             Tensor tg = in.indices(op, "targets", targets, rows);
-            requireOut(op, "logp", logp, rows);
-            requireOut(op, "lse", lse, rows);
+            requireOut(op, "logp", logp, logp.dtype(), rows);
+            requireOut(op, "lse", lse, lse.dtype(), rows);
             if (rows == 0) return;
             if (cols == 0) throw new IllegalArgumentException(op + ": an empty vocabulary has no log-probs");
+            Tensor lp = in.f32Out(logp), ls = in.f32Out(lse);
             long xa = Cuda.address(x);
-            context.kernel(LOGPROBS, "logprobs_fwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
-                    KernelArgs.create().ptr(logp).ptr(lse).ptr(xa).ptr(tg).i32(cols)
-                            .i32(flag(FusedLaunch.sameAlignment(xa))).f32((float) (1.0 / temperature)));
+            boolean bf16 = x.dtype() == DType.BF16;
+            context.kernel(LOGPROBS, bf16 ? "logprobs_fwd_bf16" : "logprobs_fwd_f32").launch(rows,
+                    FusedLaunch.rowThreads(bf16 ? (cols + 1) / 2 : cols), 0,
+                    KernelArgs.create().ptr(lp).ptr(ls).ptr(xa).ptr(tg).i32(cols)
+                            .i32(flag(FusedLaunch.sameAlignmentOf(x.dtype().byteSize(), xa)))
+                            .f32((float) (1.0 / temperature)));
+            in.finish(logp, lp);
+            in.finish(lse, ls);
         }
     }
 
-    /** dlogits = g (onehot(target) - exp(z - lse)) / T: one read of the logits, one write; g = 0 rows are zeros. */
+    /**
+     * dlogits = g (onehot(target) - exp(z - lse)) / T: one read of the logits, one write; g = 0 rows are
+     * zeros. dlogits has the logits' dtype (F32 or BF16); g and lse are used as F32.
+     */
     public void tokenLogProbsBackward(Tensor dlogits, Tensor g, Tensor logits, Tensor targets, Tensor lse,
                                       double temperature) {
         String op = "tokenLogProbsBackward";
         requirePositive(op, temperature);
         try (Inputs in = new Inputs()) {
-            Tensor x = in.contiguous(op, "logits", logits);
+            Tensor x = in.floating(op, "logits", logits);
             int cols = lastDim(x), rows = rows(x, cols);
             Tensor tg = in.indices(op, "targets", targets, rows);
-            Tensor gc = in.contiguous(op, "g", g);
-            Tensor lc = in.contiguous(op, "lse", lse);
+            Tensor gc = in.asF32(op, "g", g);
+            Tensor lc = in.asF32(op, "lse", lse);
             requireCount(op, "g", gc, rows);
             requireCount(op, "lse", lc, rows);
-            requireOut(op, "dlogits", dlogits, x.numel());
+            requireOut(op, "dlogits", dlogits, x.dtype(), x.numel());
             if (rows == 0 || cols == 0) return;
             long xa = Cuda.address(x), da = Cuda.address(dlogits);
-            context.kernel(LOGPROBS, "logprobs_bwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+            boolean bf16 = x.dtype() == DType.BF16;
+            context.kernel(LOGPROBS, bf16 ? "logprobs_bwd_bf16" : "logprobs_bwd_f32").launch(rows,
+                    FusedLaunch.rowThreads(bf16 ? (cols + 1) / 2 : cols), 0,
                     KernelArgs.create().ptr(da).ptr(gc).ptr(xa).ptr(tg).ptr(lc).i32(cols)
-                            .i32(flag(FusedLaunch.sameAlignment(xa, da))).f32((float) (1.0 / temperature))
-                            .f32((float) temperature));
+                            .i32(flag(FusedLaunch.sameAlignmentOf(x.dtype().byteSize(), xa, da)))
+                            .f32((float) (1.0 / temperature)).f32((float) temperature));
         }
     }
 
@@ -469,6 +492,38 @@ public final class CudaFused {
             return keep(t);
         }
 
+        /** F32 or BF16, contiguous. */
+        Tensor floating(String op, String name, Tensor t) {
+            if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+                throw new UnsupportedOperationException("cuda: " + op + " expects F32 or BF16 " + name + ", found "
+                        + t.dtype());
+            }
+            return keep(t);
+        }
+
+        /** F32 contiguous; a BF16 tensor is converted (a temporary copy). */
+        Tensor asF32(String op, String name, Tensor t) {
+            if (t.dtype() == DType.BF16) {
+                Tensor c = t.to(DType.F32);
+                copies.add(c);
+                return c;
+            }
+            return contiguous(op, name, t);
+        }
+
+        /** out itself when F32, else an F32 temporary that {@link #finish} copies into out. */
+        Tensor f32Out(Tensor out) {
+            if (out.dtype() == DType.F32) return out;
+            Tensor tmp = Tensor.empty(DType.F32, out.device(), out.shape());
+            copies.add(tmp);
+            return tmp;
+        }
+
+        /** Converts an F32 temporary of {@link #f32Out} into its output. */
+        void finish(Tensor out, Tensor tmp) {
+            if (tmp != out) out.backend().copy(out, tmp);
+        }
+
         /** I32 indices, one per row. */
         Tensor indices(String op, String name, Tensor t, int rows) {
             if (t.dtype() != DType.I32 || t.numel() != rows) {
@@ -499,9 +554,15 @@ public final class CudaFused {
 
     /** An output (or in-place operand): contiguous F32 of {@code numel} elements. */
     private static void requireOut(String op, String name, Tensor t, long numel) {
-        if (t.dtype() != DType.F32 || t.numel() != numel || !t.isContiguous()) {
-            throw new IllegalArgumentException(op + ": expected " + name + " as a contiguous F32 tensor of " + numel
-                    + " elements, found " + describe(t));
+        requireOut(op, name, t, DType.F32, numel);
+    }
+
+    /** An output: contiguous, of dtype (F32 or BF16) and {@code numel} elements. */
+    private static void requireOut(String op, String name, Tensor t, DType dtype, long numel) {
+        if (t.dtype() != dtype || (dtype != DType.F32 && dtype != DType.BF16) || t.numel() != numel
+                || !t.isContiguous()) {
+            throw new IllegalArgumentException(op + ": expected " + name + " as a contiguous " + dtype + " tensor of "
+                    + numel + " elements, found " + describe(t));
         }
     }
 

@@ -28,14 +28,19 @@ final class FusedLaunch {
     }
 
     /**
-     * Whether row kernels may use 16-byte accesses: every address 4-byte aligned and all of them equal modulo
+     * Whether F32 row kernels may use 16-byte accesses: every address 4-byte aligned and all of them equal modulo
      * 16, so that one split of each row into head, 16-byte body and tail serves all operands. The kernel
      * computes the split per row from the first operand's row address.
      */
     static boolean sameAlignment(long... addresses) {
+        return sameAlignmentOf(4, addresses);
+    }
+
+    /** As {@link #sameAlignment(long...)} for elements of {@code elementBytes} (4 for F32, 2 for BF16). */
+    static boolean sameAlignmentOf(int elementBytes, long... addresses) {
         long first = addresses[0] & 15;
         for (long a : addresses) {
-            if ((a & 3) != 0 || (a & 15) != first) return false;
+            if (a % elementBytes != 0 || (a & 15) != first) return false;
         }
         return true;
     }

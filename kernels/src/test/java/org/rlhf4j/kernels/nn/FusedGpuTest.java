@@ -81,6 +81,10 @@ class FusedGpuTest {
     }
 
     private static void assertNormwise(String what, Tensor expected, Tensor found) {
+        assertNormwise(what, expected, found, TOL);
+    }
+
+    private static void assertNormwise(String what, Tensor expected, Tensor found, double tol) {
         double[] e = expected.to(Device.CPU).toDoubleArray(), f = found.to(Device.CPU).toDoubleArray();
         assertEquals(e.length, f.length, what + ": element count");
         double num = 0, den = 0;
@@ -94,7 +98,7 @@ class FusedGpuTest {
             den += e[i] * e[i];
         }
         double rel = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-        assertTrue(rel <= TOL, what + ": normwise relative error " + rel + " exceeds " + TOL);
+        assertTrue(rel <= tol, what + ": normwise relative error " + rel + " exceeds " + tol);
     }
 
     private static void assertBits(String what, Tensor expected, Tensor found) {
@@ -131,6 +135,37 @@ class FusedGpuTest {
                             + java.util.Arrays.toString(shape), NnOps.softmaxBackward(dy, yCpu, log), dx);
                 }
             }
+        }
+    }
+
+    @Test
+    void bf16SoftmaxAndTokenLogProbsAccumulateInF32() {
+        for (int[] shape : ROWS) {
+            int vocab = shape[shape.length - 1];
+            int rows = numel(shape) / vocab;
+            int[] lead = java.util.Arrays.copyOf(shape, shape.length - 1);
+            Tensor x16 = normal(1, shape).to(DType.BF16);
+            Tensor x = x16.to(DType.F32); // the values the GPU sees, exactly
+            String at = java.util.Arrays.toString(shape);
+            for (boolean log : new boolean[] {false, true}) {
+                Tensor y = Tensor.full(Double.NaN, DType.BF16, gpu, shape);
+                fused.softmax(y, x16.to(gpu), log);
+                assertNormwise("bf16 " + (log ? "logSoftmax " : "softmax ") + at, NnOps.softmax(x, log),
+                        y.to(DType.F32), 1e-2);
+            }
+            Tensor tg = targets(rows, vocab).reshape(lead);
+            Tensor[] cpu = NnOps.tokenLogProbs(x, tg, 0.7);
+            Tensor logp = poisoned(0, lead), lse = poisoned(0, lead);
+            Tensor g16 = x16.to(gpu), gTg = tg.to(gpu);
+            fused.tokenLogProbs(logp, lse, g16, gTg, 0.7);
+            assertNormwise("bf16 logits: F32 logp " + at, cpu[0], logp);
+            assertNormwise("bf16 logits: F32 lse " + at, cpu[1], lse);
+            Tensor g = normal(1, rows).reshape(lead);
+            Tensor dl = Tensor.full(Double.NaN, DType.BF16, gpu, shape);
+            fused.tokenLogProbsBackward(dl, g.to(gpu), g16, gTg, cpu[1].to(gpu), 0.7);
+            assertEquals(DType.BF16, dl.dtype());
+            assertNormwise("bf16 dlogits " + at, NnOps.tokenLogProbsBackward(g, x, tg, cpu[1], 0.7), dl.to(DType.F32),
+                    1e-2);
         }
     }
 

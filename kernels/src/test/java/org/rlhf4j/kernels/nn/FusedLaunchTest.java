@@ -32,6 +32,9 @@ class FusedLaunchTest {
         assertTrue(FusedLaunch.sameAlignment(0x1004, 0x2004, 0x3004));
         assertFalse(FusedLaunch.sameAlignment(0x1004, 0x2000));
         assertFalse(FusedLaunch.sameAlignment(0x1002, 0x2002), "not even 4-byte aligned");
+        assertTrue(FusedLaunch.sameAlignmentOf(2, 0x1002, 0x2002), "BF16 rows need 2-byte alignment");
+        assertFalse(FusedLaunch.sameAlignmentOf(2, 0x1001, 0x2001));
+        assertFalse(FusedLaunch.sameAlignmentOf(2, 0x1002, 0x2004));
         assertTrue(FusedLaunch.alignedRows(768, 0x1000, 0x2000, 0));
         assertFalse(FusedLaunch.alignedRows(770, 0x1000, 0x2000), "rows not a whole number of float4s");
         assertFalse(FusedLaunch.alignedRows(768, 0x1000, 0x2004));
