@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
     record Recipe(int sftExamples, int sftSteps, int pairPrompts, int rewardSteps, int ppoIterations, int ppoBatch,
                   int dpoSteps, int evalPrompts, int arithmeticSftSteps, int grpoSteps) {
         static final Recipe FULL = new Recipe(3000, 600, 3000, 400, 30, 32, 150, 300, 400, 250);
-        static final Recipe QUICK = new Recipe(2000, 450, 800, 120, 15, 32, 60, 128, 300, 80);
+        static final Recipe QUICK = new Recipe(2000, 450, 800, 150, 15, 32, 60, 128, 300, 80);
     }
 
     static final ByteTokenizer TOK = new ByteTokenizer();

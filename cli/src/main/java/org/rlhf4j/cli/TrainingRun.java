@@ -113,7 +113,7 @@ final class TrainingRun {
         boolean earlier = finished || Files.exists(dir.resolve(METRICS_FILE)) || Files.exists(dir.resolve(ARGS_FILE))
                 || latestCheckpoint() != null;
         if (options.overwrite) {
-            clean();
+            // cleaned in run(), once models and data have loaded: a bad input leaves the earlier run alone
         } else if (options.resume) {
             if (finished) {
                 throw new CliException("--resume: " + dir + " holds a finished run (it has config.json); nothing to resume");
@@ -167,6 +167,7 @@ final class TrainingRun {
     /** Runs the session to its end and writes everything; returns the metrics of the whole run (earlier lines too). */
     List<Map<String, Object>> run(Session session) throws IOException {
         Path dir = options.outputDir;
+        if (options.overwrite) clean();
         Files.createDirectories(dir);
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("command", command);

@@ -144,9 +144,12 @@ class BadInputTest {
     }
 
     @Test
-    void finishedOutputDirectoryIsNotOverwritten() {
+    void finishedOutputDirectoryIsNotOverwritten() throws IOException {
         sft(modelDir).assertFailure(1, "holds a finished earlier run", "--overwrite-output-dir");
         sft(modelDir, "--resume").assertFailure(1, "nothing to resume");
         assertTrue(Files.exists(modelDir.resolve("config.json")), "the finished run is untouched");
+        Cli.run("sft", "--config", config, "--dataset", Cli.write(dir.resolve("broken.jsonl"), "{\"text\": 1}\n"),
+                "--overwrite-output-dir", "--quiet", "--output-dir", modelDir).assertFailure(1, "broken.jsonl:1:");
+        assertTrue(Files.exists(modelDir.resolve("config.json")), "--overwrite-output-dir with bad input keeps the earlier run");
     }
 }
