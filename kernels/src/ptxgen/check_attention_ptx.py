@@ -152,6 +152,17 @@ def f32_case(kernels, rng, B, H, T, D, padded, decode_chunk=None):
               out_ref[:, :, T - chunk:], 1e-5)
         check(f"f32 cached lse (t={chunk}) {label}", mem.array(la, np.float32, B * H * chunk).reshape(B, H, chunk),
               lse_ref[:, :, T - chunk:], 1e-5)
+        if chunk == 1:
+            # the dedicated decoding kernel: keys split over 8 warps, states combined in warp order
+            oa2 = mem.alloc(np.full(qd.shape, nan, np.float32))
+            la2 = mem.alloc(np.full((B, H, 1), nan, np.float32))
+            ptxemu.launch(kernels["attention_decode_f32"], mem, (B * H, 1), 256,
+                          [oa2, la2, qa, ka, va, ma, H, T, D, H * max_len * D, max_len * D, D, max_len,
+                           float(scale * LOG2E)])
+            check(f"f32 decode kernel out {label}", mem.array(oa2, np.float32, qd.size).reshape(qd.shape),
+                  out_ref[:, :, T - 1:], 1e-5)
+            check(f"f32 decode kernel lse {label}", mem.array(la2, np.float32, B * H).reshape(B, H, 1),
+                  lse_ref[:, :, T - 1:], 1e-5)
 
 
 def bf16_case(kernels, rng, B, H, T, D, padded):
@@ -211,6 +222,8 @@ def main():
         f32_case(kernels, rng, 2, 1, 70, 64, True)
     print("F32 cached (decoding)")
     f32_case(kernels, rng, 2, 2, 37, 64, True, decode_chunk=1)
+    f32_case(kernels, rng, 2, 1, 300, 128, True, decode_chunk=1)
+    f32_case(kernels, rng, 2, 1, 1, 64, False, decode_chunk=1)
     f32_case(kernels, rng, 2, 1, 37, 128, True, decode_chunk=3)
     print("BF16 forward")
     bf16_case(kernels, rng, 2, 1, 17, 64, True)

@@ -70,6 +70,18 @@ record AttentionLaunch(String ptx, String entry, int gridX, int gridY, int block
                 : new AttentionLaunch(F32_PTX, "attention_fwd_f32", ceilDiv(tq, F32_ROWS), bh, 32 * F32_ROWS, b.params);
     }
 
+    /**
+     * Decoding in F32: one query per (b, h) against tk cached keys, a block per (b, h) whose 8 warps split the
+     * keys. k and v by element strides (all multiples of 4, rows 16-byte aligned).
+     */
+    static AttentionLaunch decode(long out, long lse, long q, long k, long v, long mask, int heads, int tk, int d,
+                                  int kvSb, int kvSh, int kvSt, int maskSb, int bh, float scaleLog2e) {
+        Builder b = new Builder().ptr("p_out", out).ptr("p_lse", lse).ptr("p_q", q).ptr("p_k", k).ptr("p_v", v)
+                .ptr("p_mask", mask).u32("p_heads", heads).u32("p_tk", tk).u32("p_d", d).u32("p_kv_sb", kvSb)
+                .u32("p_kv_sh", kvSh).u32("p_kv_st", kvSt).u32("p_mask_sb", maskSb).f32("p_scale_log2e", scaleLog2e);
+        return new AttentionLaunch(F32_PTX, "attention_decode_f32", bh, 1, 256, b.params);
+    }
+
     /** Backward pass 1: rowdot_i = dout_i . out_i over rows = B H T rows. */
     static AttentionLaunch rowDot(boolean bf16, long rowdot, long dout, long out, int rows, int d) {
         Builder b = new Builder().ptr("p_rowdot", rowdot).ptr("p_dout", dout).ptr("p_out", out).u32("p_rows", rows)

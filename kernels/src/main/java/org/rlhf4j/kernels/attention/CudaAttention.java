@@ -95,7 +95,7 @@ public final class CudaAttention {
     private void forwardLaunch(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
                                int b, int h, int tq, int d, int tk, boolean bf16) {
         Tensor qc = bf16 ? aligned(q) : q.contiguous();
-        Tensor[] kv = keysAndValues(k, v, bf16);
+        Tensor[] kv = keysAndValues(k, v, bf16 || tq == 1);
         Tensor kc = kv[0], vc = kv[1];
         Tensor mc = maskF32(mask);
         Tensor outC = bf16 ? alignedTarget(out) : target(out);
@@ -103,9 +103,17 @@ public final class CudaAttention {
                 : lse.isContiguous() && lse.dtype() == DType.F32 ? lse
                 : Tensor.empty(DType.F32, lse.device(), lse.shape());
         int[] ks = kc.strides();
-        AttentionLaunch.forward(bf16, address(outC), lseC == null ? 0L : address(lseC), address(qc), address(kc),
+        float scaleLog2e = (float) (scale * LOG2E);
+        if (!bf16 && tq == 1) {
+            // one query per sequence (a decoding step): the keys split over the block's warps
+            AttentionLaunch.decode(address(outC), lseC == null ? 0L : address(lseC), address(qc), address(kc),
+                    address(vc), mc == null ? 0L : address(mc), h, tk, d, ks[0], ks[1], ks[2],
+                    mc == null ? 0 : mc.stride(0), b * h, scaleLog2e).run(context);
+        } else {
+            AttentionLaunch.forward(bf16, address(outC), lseC == null ? 0L : address(lseC), address(qc), address(kc),
                 address(vc), mc == null ? 0L : address(mc), h, tq, tk, d, ks[0], ks[1], ks[2],
-                mc == null ? 0 : mc.stride(0), b * h, (float) (scale * LOG2E)).run(context);
+                    mc == null ? 0 : mc.stride(0), b * h, scaleLog2e).run(context);
+        }
         if (outC != out) out.backend().copy(out, outC);
         if (lse != null && lseC != lse) lse.backend().copy(lse, lseC);
     }
@@ -219,11 +227,15 @@ public final class CudaAttention {
         return t.isContiguous() ? t : Tensor.empty(t.dtype(), t.device(), t.shape());
     }
 
-    /** k and v with the last dimension contiguous and the same strides (BF16: rows 16-byte aligned too). */
-    private static Tensor[] keysAndValues(Tensor k, Tensor v, boolean bf16) {
+    /**
+     * k and v with the last dimension contiguous and the same strides; with {@code vectorRows} also with every
+     * row starting on 16 bytes (the BF16 kernels' cp.async and the decoding kernel's 16-byte loads).
+     */
+    private static Tensor[] keysAndValues(Tensor k, Tensor v, boolean vectorRows) {
         boolean ok = k.stride(3) == 1 && Arrays.equals(k.strides(), v.strides());
-        if (ok && bf16) {
-            ok = k.stride(2) % 8 == 0 && k.stride(1) % 8 == 0 && k.stride(0) % 8 == 0
+        if (ok && vectorRows) {
+            int perChunk = 16 / k.dtype().byteSize();
+            ok = k.stride(2) % perChunk == 0 && k.stride(1) % perChunk == 0 && k.stride(0) % perChunk == 0
                     && address(k) % 16 == 0 && address(v) % 16 == 0;
         }
         // Sizes of 1 have meaningless strides; a contiguous copy also fixes those.

@@ -74,6 +74,17 @@ class AttentionLaunchTest {
         // decoding: one query against t keys of a longer cache
         assertMatchesPtx(AttentionLaunch.forward(bf16, 1, 0, 3, 4, 5, 0, h, 1, t, d, h * 4096 * d, 4096 * d, d, 0, bh,
                 0.5f), 1, fwdRows, bh);
+        if (!bf16) {
+            AttentionLaunch dec = AttentionLaunch.decode(1, 2, 3, 4, 5, 6, h, t, d, h * 4096 * d, 4096 * d, d, 4096, bh,
+                    0.5f);
+            Entry de = entries(dec.ptx()).get(dec.entry());
+            assertNotNull(de, dec.entry());
+            List<String> host = new ArrayList<>();
+            for (AttentionLaunch.Param p : dec.params()) host.add(p.type() + " " + p.name());
+            assertEquals(de.params(), host, "decode parameters");
+            assertEquals(de.maxThreads(), dec.block());
+            assertEquals(bh, dec.gridX(), "a block per (b, h)");
+        }
         int rows = bh * t;
         AttentionLaunch dot = AttentionLaunch.rowDot(bf16, 1, 2, 3, rows, d);
         Entry e = entries(dot.ptx()).get(dot.entry());

@@ -165,6 +165,83 @@ final class F32KernelModel {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // attention_decode_f32: a block per (b, h), 8 warps taking key chunks 32 w, 32 (w + 8), ...; Tq = 1
+    // ---------------------------------------------------------------------------------------------------------
+
+    static void decode(Args a, float[] out, float[] lse) {
+        int D = a.d;
+        float c = a.scaleLog2e();
+        for (int bh = 0; bh < a.batch * a.heads; bh++) {
+            int b = bh / a.heads, h = bh % a.heads;
+            long kbase = (long) b * a.kvSb + (long) h * a.kvSh;
+            float[] sq = new float[128];
+            for (int tx = 0; tx < D; tx++) sq[tx] = a.q[bh * D + tx];
+            float[] sm2 = new float[8], sl = new float[8], sacc = new float[1024];
+            for (int warp = 0; warp < 8; warp++) {
+                float m2 = NEG_INF, l = 0f;
+                float[][] acc = new float[32][4];
+                for (int c32 = 32 * warp; c32 < a.tk; c32 += 256) {
+                    float[] s = new float[32];
+                    for (int lane = 0; lane < 32; lane++) {
+                        int j = c32 + lane;
+                        boolean key = j < a.tk;
+                        float dot = 0f;
+                        if (key) {
+                            for (int d = 0; d < D; d++) dot = Math.fma(sq[d], a.k[(int) (kbase + (long) j * a.kvSt + d)], dot);
+                        }
+                        float mv = (key && a.mask != null) ? a.mask[b * a.maskSb + j] : 0f;
+                        key &= mv > MASKED;
+                        s[lane] = key ? Math.fma(dot, c, mv * LOG2E) : NEG_INF;
+                    }
+                    float mnew = Math.max(m2, bflyMax(s)[0]);
+                    if (mnew == NEG_INF) continue;
+                    float[] p = new float[32];
+                    for (int lane = 0; lane < 32; lane++) p[lane] = ex2(s[lane] - mnew);
+                    float alpha = ex2(m2 - mnew);
+                    l = Math.fma(l, alpha, bflySum(p)[0]);
+                    m2 = mnew;
+                    int jmax = Math.min(a.tk - c32, 32);
+                    for (int lane = 0; lane < 32; lane++) {
+                        for (int cc = 0; cc < 4; cc++) {
+                            acc[lane][cc] *= alpha;
+                            int d = lane + 32 * cc;
+                            if (d >= D) continue;
+                            for (int jj = 0; jj < jmax; jj++) {
+                                acc[lane][cc] = Math.fma(p[jj], a.v[(int) (kbase + (long) (c32 + jj) * a.kvSt + d)],
+                                        acc[lane][cc]);
+                            }
+                        }
+                    }
+                }
+                sm2[warp] = m2;
+                sl[warp] = l;
+                for (int lane = 0; lane < 32; lane++) {
+                    for (int cc = 0; cc < 4; cc++) {
+                        if (lane + 32 * cc < D) sacc[warp * 128 + lane + 32 * cc] = acc[lane][cc];
+                    }
+                }
+            }
+            float big = NEG_INF;
+            for (int w = 0; w < 8; w++) big = Math.max(big, sm2[w]);
+            float total = 0f;
+            for (int tx = 0; tx < D; tx++) {
+                float o = 0f, sum = 0f;
+                if (big != NEG_INF) {
+                    for (int w = 0; w < 8; w++) {
+                        float aw = ex2(sm2[w] - big);
+                        sum = Math.fma(aw, sl[w], sum);
+                        if (sm2[w] != NEG_INF) o = Math.fma(aw, sacc[w * 128 + tx], o);
+                    }
+                    o *= 1f / sum;
+                }
+                out[bh * D + tx] = o;
+                total = sum;
+            }
+            if (lse != null) lse[bh] = big == NEG_INF ? NEG_INF : (big + lg2(total)) * LN2;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // attention_bwd_dot_f32, attention_bwd_dkdv_f32, attention_bwd_dq_f32 (Tq = Tk = T, contiguous k and v)
     // ---------------------------------------------------------------------------------------------------------
 
