@@ -48,7 +48,7 @@ import picocli.CommandLine.Option;
 final class DemoCommand implements Callable<Integer> {
     static final String SUMMARY_FILE = "summary.json";
 
-    @Option(names = "--quick", description = "Shorter runs (about a minute on 2 cores) instead of the full recipes.")
+    @Option(names = "--quick", description = "Shorter runs (under two minutes on 2 cores) instead of the full recipes (about six).")
     boolean quick;
 
     @Option(names = "--output-dir", defaultValue = "rlhf4j-demo", paramLabel = "DIR",
