@@ -279,7 +279,7 @@ public final class CudaFused {
                 if (dbias != null) dbias.fill(0);
                 return;
             }
-            int threads = FusedLaunch.rowThreads(cols);
+            int threads = FusedLaunch.rowThreads(cols, 1);
             int parts = FusedLaunch.layerNormParts(rows, threads, context.multiprocessors());
             int shared = want ? FusedLaunch.layerNormSharedBytes(cols) : 0;
             long xa = Cuda.address(xc), dxa = Cuda.address(dx), dya = Cuda.address(dyc), wa = address(w);
@@ -360,7 +360,7 @@ public final class CudaFused {
             EmbeddingPlan plan = EmbeddingPlan.of(ids.toIntArray(), vocab);
             if (count == 0 || cols == 0) return;
             try (DeviceBuffer words = upload(plan.words())) {
-                context.kernel(EMBEDDING, "embedding_bwd_f32").launch(plan.runs(), FusedLaunch.rowThreads(4 * cols), 0,
+                context.kernel(EMBEDDING, "embedding_bwd_f32").launch(plan.runs(), FusedLaunch.rowThreads(4 * cols, 1), 0,
                         KernelArgs.create().ptr(dweight).ptr(d).ptr(words).i32(count).i32(plan.runs()).i32(cols));
             }
         }

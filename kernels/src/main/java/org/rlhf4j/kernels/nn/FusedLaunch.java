@@ -17,13 +17,23 @@ final class FusedLaunch {
     static final int DEFAULT_DYNAMIC_SHARED = 48 * 1024 - STATIC_SHARED;
 
     /**
-     * Threads per block for the one-block-per-row kernels (softmax, token log-probs, cross-entropy, layer
-     * norm): one thread per 16-byte vector of the row, rounded up to whole warps, at least one warp, at most
-     * {@link #MAX_THREADS}. Longer rows loop: thread i takes vectors i, i + NT, ...
+     * Threads per block for the one-block-per-row kernels (softmax, token log-probs, cross-entropy, layer-norm
+     * forward): about {@link #VECTORS_PER_THREAD} 16-byte vectors of the row per thread, rounded up to whole
+     * warps, at least one warp, at most {@link #MAX_THREADS}; longer rows loop (thread i takes vectors i, i + NT,
+     * ...). Several loads per thread and several small blocks per SM keep loads in flight while another block of
+     * the SM is in its reduction.
      */
     static int rowThreads(int cols) {
+        return rowThreads(cols, VECTORS_PER_THREAD);
+    }
+
+    /** Vectors per thread that {@link #rowThreads(int)} aims at. */
+    static final int VECTORS_PER_THREAD = 4;
+
+    /** Threads per block with about {@code perThread} 16-byte vectors (4 F32) of a row per thread. */
+    static int rowThreads(int cols, int perThread) {
         long vectors = ((long) cols + 3) / 4;
-        long threads = (vectors + WARP - 1) / WARP * WARP;
+        long threads = (vectors + (long) perThread * WARP - 1) / ((long) perThread * WARP) * WARP;
         return (int) Math.max(WARP, Math.min(MAX_THREADS, threads));
     }
 
@@ -74,8 +84,9 @@ final class FusedLaunch {
     }
 
     /**
-     * Blocks G of the layer-norm backward: as many as fill the device (2048 resident threads per SM, at most 8
-     * blocks of this size each), never more than the rows. G fixes the order of the weight/bias sums, so it is
+     * Blocks G of the layer-norm backward (which runs {@code rowThreads(cols, 1)} threads, one vector each, so
+     * that its few blocks still fill the SMs): as many as fill the device (2048 resident threads per SM, at most
+     * 8 blocks of this size each), never more than the rows. G fixes the order of the weight/bias sums, so it is
      * a function of the shape and the device only: the same G, the same bits, on every run.
      */
     static int layerNormParts(int rows, int threads, int multiprocessors) {

@@ -16,8 +16,9 @@ import org.rlhf4j.tensor.NnOps;
 import org.rlhf4j.tensor.Tensor;
 
 /**
- * Every fused kernel against the CPU backend on fresh random inputs: odd sizes, rows longer than one block
- * (4096 F32 per block of 1024 threads), rows that start off a 16-byte boundary, outputs poisoned with NaN
+ * Every fused kernel against the CPU backend on fresh random inputs: odd sizes, rows longer than one pass of
+ * the block (V = 50257: 1024 threads loop 13 times over the row's float4s), rows that start off a 16-byte
+ * boundary (head and tail paths), outputs poisoned with NaN
  * before each run. F32 results within 1e-5 normwise relative error; AdamW and the embedding backward bit for
  * bit. Skipped without a GPU.
  *

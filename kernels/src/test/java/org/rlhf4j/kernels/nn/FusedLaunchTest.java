@@ -10,19 +10,24 @@ import org.junit.jupiter.api.Test;
 /** The host-side launch arithmetic of the fused kernels: block sizes, alignment rules, row splits, partitions. */
 class FusedLaunchTest {
     @Test
-    void rowThreadsAreWholeWarpsCoveringTheRowUpToTheBlockLimit() {
+    void rowThreadsAreWholeWarpsWithAboutFourVectorsEachUpToTheBlockLimit() {
         assertEquals(32, FusedLaunch.rowThreads(1));
-        assertEquals(32, FusedLaunch.rowThreads(128));
-        assertEquals(64, FusedLaunch.rowThreads(129));
-        assertEquals(192, FusedLaunch.rowThreads(768));
-        assertEquals(1024, FusedLaunch.rowThreads(4096));
+        assertEquals(32, FusedLaunch.rowThreads(512));
+        assertEquals(64, FusedLaunch.rowThreads(513));
+        assertEquals(64, FusedLaunch.rowThreads(768));
+        assertEquals(256, FusedLaunch.rowThreads(4096));
         assertEquals(1024, FusedLaunch.rowThreads(50257));
-        for (int cols = 1; cols < 10000; cols += 37) {
-            int t = FusedLaunch.rowThreads(cols);
-            assertEquals(0, t % 32, "cols " + cols);
-            assertTrue(t >= 32 && t <= 1024, "cols " + cols);
-            if (t < 1024) assertTrue(4L * t >= cols, "one vector per thread covers cols " + cols);
-            if (t > 32) assertTrue(4L * (t - 32) < cols, "no whole idle warp for cols " + cols);
+        assertEquals(192, FusedLaunch.rowThreads(768, 1), "one vector per thread");
+        assertEquals(1024, FusedLaunch.rowThreads(4096, 1));
+        for (int per : new int[] {1, 4}) {
+            for (int cols = 1; cols < 70000; cols += 37) {
+                int t = FusedLaunch.rowThreads(cols, per);
+                long vectors = (cols + 3) / 4;
+                assertEquals(0, t % 32, "cols " + cols);
+                assertTrue(t >= 32 && t <= 1024, "cols " + cols);
+                if (t < 1024) assertTrue((long) per * t >= vectors, "at most " + per + " vectors each for cols " + cols);
+                if (t > 32) assertTrue((long) per * (t - 32) < vectors, "no whole idle warp for cols " + cols);
+            }
         }
     }
 
