@@ -327,20 +327,49 @@ public final class CudaBackend implements Backend {
         int outer = oai[0], len = oai[1], inner = oai[2];
         float scale = mean ? 1f / len : 1f;
         String suffix = argmax ? "argmax" : "reduce";
-        if (inner == 1) {
-            int rows = outer;
-            k(REDUCE, suffix + "_rows_f32").launch(Math.min(rows, 65535 * 16), BLOCK, 0, KernelArgs.create().ptr(y)
-                    .ptr(x).i32(op).i32(rows).i32(len).f32(scale));
+        // Few outputs over a long axis would leave most of the GPU idle: split the axis into c parts (c divides
+        // len), reduce each part, then reduce the c partial results. Not for argmax, whose partials need indices.
+        int sms = context.multiprocessors();
+        int parts = 1;
+        if (!argmax && inner == 1 && outer < 4 * sms && len >= 1 << 16) {
+            parts = divisorAtMost(len, Math.max(2, 8 * sms / outer));
+        } else if (!argmax && inner > 1 && (long) outer * inner < 1024L * sms && len >= 64) {
+            parts = divisorAtMost(len, (int) Math.max(2, 2048L * sms / ((long) outer * inner)));
+        }
+        if (parts > 1) {
+            int firstOp = op == ReduceOp.MEAN.ordinal() ? ReduceOp.SUM.ordinal() : op;
+            Tensor partial = Tensor.empty(DType.F32, device, outer * parts * inner);
+            reduceKernel(suffix, inner, partial, x, firstOp, outer * parts, len / parts, 1f);
+            reduceKernel(suffix, inner, y, partial, op, outer, parts, scale);
+            partial.storage().close();
         } else {
-            long columns = (long) outer * inner;
-            k(REDUCE, suffix + "_cols_f32").launch(grid(columns), BLOCK, 0, KernelArgs.create().ptr(y).ptr(x)
-                    .i32(op).i32(outer).i32(len).i32(inner).f32(scale));
+            reduceKernel(suffix, inner, y, x, op, outer, len, scale);
         }
         if (x != src) x.storage().close();
         if (y != dst) {
             copy(dst, y);
             y.storage().close();
         }
+    }
+
+    /** y = op over the middle axis of x [outer, len, inner] (contiguous), times scale. */
+    private void reduceKernel(String suffix, int inner, Tensor y, Tensor x, int op, int outer, int len, float scale) {
+        if (inner == 1) {
+            k(REDUCE, suffix + "_rows_f32").launch(Math.min(outer, 65535 * 16), BLOCK, 0, KernelArgs.create().ptr(y)
+                    .ptr(x).i32(op).i32(outer).i32(len).f32(scale));
+        } else {
+            long columns = (long) outer * inner;
+            k(REDUCE, suffix + "_cols_f32").launch(grid(columns), BLOCK, 0, KernelArgs.create().ptr(y).ptr(x)
+                    .i32(op).i32(outer).i32(len).i32(inner).f32(scale));
+        }
+    }
+
+    /** The largest divisor of n in [2, limit], or 1 when there is none. */
+    static int divisorAtMost(int n, int limit) {
+        for (int d = Math.min(limit, n / 2); d >= 2; d--) {
+            if (n % d == 0) return d;
+        }
+        return 1;
     }
 
     // ---- linear algebra ----

@@ -131,6 +131,16 @@ class GeometryTest {
         assertEquals(true, e.getMessage().contains("at most 8"), e.getMessage());
     }
 
+    @Test
+    void aLongReductionAxisSplitsIntoADivisorOfItsLength() {
+        assertEquals(16, CudaBackend.divisorAtMost(16384, 16));
+        assertEquals(150, CudaBackend.divisorAtMost(300, 1170));
+        assertEquals(683, CudaBackend.divisorAtMost(2049, 54067));
+        assertEquals(1, CudaBackend.divisorAtMost(100_003, 264)); // prime: no split
+        assertEquals(1, CudaBackend.divisorAtMost(7, 100));
+        assertEquals(2, CudaBackend.divisorAtMost(4, 100));
+    }
+
     /** The PTX kernels dispatch on these ordinals; reordering an enum must fail here, not on a GPU. */
     @Test
     void opOrdinalsAreTheOpCodesThePtxKernelsUse() {
