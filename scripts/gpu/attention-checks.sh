@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# The attention part of the GPU checks, after the Java run.
+# The attention results side by side with PyTorch, after scripts/gpu/gpu-checks.sh run.
 #
-# The Java side needs nothing from here: CudaAttentionGpuTest carries the tag "gpu" and AttentionGpuBenchmark
-# the tag "gpu-benchmark", so the GPU script's tagged JUnit run already includes them. This script adds the
-# PyTorch peer (scaled_dot_product_attention on the same shapes) and prints one table of both:
+# gpu-checks.sh already runs the attention checks: CudaAttentionGpuTest (tag "gpu"), AttentionGpuBenchmark
+# (tag "gpu-benchmark") and torch_attention_peer.py (every *_peer.py), and lists their rows in its table. This
+# script prints the attention rows as one comparison table (rlhf4j, PyTorch SDPA, ratio of the rates):
 #
-#   scripts/gpu/attention-checks.sh JAVA_LOG
-#
-# JAVA_LOG is the output of that JUnit run (it holds AttentionGpuBenchmark's "BENCH | attention ..." rows).
-# Exits non-zero when the log shows no attention benchmark rows (the benchmark did not run) or PyTorch fails.
+#   scripts/gpu/attention-checks.sh [OUT_DIR]     OUT_DIR: where gpu-checks.sh wrote benchmarks.log and
+#                                                 peers.log ($OUT, else .gpu-bundle/out)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-log=${1:?usage: scripts/gpu/attention-checks.sh JAVA_LOG}
-if ! grep -q '^BENCH | attention .*(rlhf4j)' "$log"; then
-    echo "attention-checks: no attention benchmark rows in $log (did AttentionGpuBenchmark run?)" >&2
+out=${1:-${OUT:-.gpu-bundle/out}}
+for f in benchmarks.log peers.log; do
+    [ -f "$out/$f" ] || { echo "attention-checks: no $out/$f (run scripts/gpu/gpu-checks.sh run first)" >&2; exit 1; }
+done
+if ! grep -q '^BENCH | attention .*(rlhf4j)' "$out/benchmarks.log"; then
+    echo "attention-checks: no attention benchmark rows in $out/benchmarks.log (did AttentionGpuBenchmark run?)" >&2
     exit 1
 fi
-PYTHONUNBUFFERED=1 python3 scripts/gpu/torch_attention_peer.py --compare "$log"
+python3 scripts/gpu/torch_attention_peer.py --compare "$out/benchmarks.log" "$out/peers.log"

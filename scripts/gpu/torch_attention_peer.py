@@ -7,16 +7,20 @@ Causal, no mask (is_causal=True), random normal inputs. Forward FLOPs = 4 B H T^
 timed as (forward + backward) - forward. Times are CUDA-event means after warm-up. Also prints which SDPA
 backend PyTorch picked (flash, efficient, cudnn, math) for bf16, so the comparison names its peer.
 
-    python3 scripts/gpu/torch_attention_peer.py [--compare JAVA_BENCHMARK_LOG]
+    python3 scripts/gpu/torch_attention_peer.py [--compare JAVA_BENCHMARK_LOG [PEER_LOG]]
 
-With --compare, it then prints one table: each attention row of AttentionGpuBenchmark's output (the log of
-the Java run) beside PyTorch's row for the same case, and the ratio of the rates.
+scripts/gpu/gpu-checks.sh runs it plainly (every *_peer.py). With --compare it then prints one table: each
+attention row of AttentionGpuBenchmark's output (the log of the Java run) beside PyTorch's row for the same
+case, and the ratio of the rates; given PEER_LOG (this script's earlier output) it only prints that table.
 """
 
 import sys
 
-import torch
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # the table from logs (--compare JAVA_LOG PEER_LOG) needs no PyTorch
+    torch = F = None
 
 SHAPES = [(16, 16, 1024, 64), (8, 16, 2048, 64), (4, 16, 4096, 64),
           (16, 16, 1024, 128), (8, 16, 2048, 128), (4, 16, 4096, 128)]
@@ -95,9 +99,14 @@ def compare(java_log, torch_rows):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] != "--compare":
-        print("usage: torch_attention_peer.py [--compare JAVA_BENCHMARK_LOG]", file=sys.stderr)
+    if len(sys.argv) > 1 and (sys.argv[1] != "--compare" or len(sys.argv) not in (3, 4)):
+        print("usage: torch_attention_peer.py [--compare JAVA_BENCHMARK_LOG [PEER_LOG]]", file=sys.stderr)
         return 2
+    if len(sys.argv) == 4:
+        # the table from logs of an earlier run, without running PyTorch again
+        with open(sys.argv[3]) as fh:
+            compare(sys.argv[2], fh.read().splitlines())
+        return 0
     if not torch.cuda.is_available():
         print("torch_attention_peer: no GPU visible to PyTorch", file=sys.stderr)
         return 1
