@@ -90,13 +90,25 @@ class RuntimeGpuBenchmark {
     }
 
     private static void bandwidth(CudaTimer timer, String what, double bytes, double copyGbs, Runnable work) {
-        double ms = timer.median(3, 15, work);
+        double ms;
+        try {
+            ms = timer.median(3, 15, work);
+        } catch (RuntimeException e) { // one failing row must not hide the others
+            System.out.printf("BENCH | %-34s | FAILED: %s%n", what, e);
+            return;
+        }
         double gbs = bytes / (ms * 1e-3) / 1e9;
         row(what, "1 GiB", ms, String.format("%.0f GB/s", gbs), String.format("%.0f%%", 100 * gbs / copyGbs));
     }
 
     private static void gemm(CudaTimer timer, String what, int size, double flops, Runnable work) {
-        double ms = timer.median(3, 10, work);
+        double ms;
+        try {
+            ms = timer.median(3, 10, work);
+        } catch (RuntimeException e) {
+            System.out.printf("BENCH | %-34s | %-16s | FAILED: %s%n", what, size + "^3", e);
+            return;
+        }
         row(what, size + "^3", ms, String.format("%.1f TFLOP/s", flops / (ms * 1e-3) / 1e12), "");
     }
 
