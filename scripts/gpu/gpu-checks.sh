@@ -101,24 +101,30 @@ run() {
     local java=("$BUNDLE/jre/bin/java" --add-modules jdk.incubator.vector -Xmx24g -XX:+UseParallelGC
                 -Djava.library.path="$libs" -Dorg.bytedeco.javacpp.logger.debug=true)
     local console=("$BUNDLE"/junit-platform-console-standalone-*.jar)
+    local t0=$SECONDS
     set +e
     "${java[@]}" -jar "${console[0]}" execute --class-path "$cp" --scan-class-path "$BUNDLE/classes/kernels-tests" \
         --include-tag gpu --details=tree --disable-banner --disable-ansi-colors > "$out/gpu-tests.log" 2>&1
     local tests_rc=$?
+    local t1=$SECONDS
     "${java[@]}" -jar "${console[0]}" execute --class-path "$cp" --scan-class-path "$BUNDLE/classes/kernels-tests" \
         --include-tag gpu-benchmark --details=tree --disable-banner --disable-ansi-colors > "$out/benchmarks.log" 2>&1
     local bench_rc=$?
+    local t2=$SECONDS
     : > "$out/peers.log"
     for p in scripts/gpu/*_peer.py; do
         [ -f "$p" ] || continue
         echo "== $p" >> "$out/peers.log"
-        PYTHONUNBUFFERED=1 timeout 300 python3 "$p" >> "$out/peers.log" 2>&1 || echo "== $p failed with $?" >> "$out/peers.log"
+        PYTHONUNBUFFERED=1 timeout "${GPU_CHECKS_PEER_TIMEOUT:-120}" python3 "$p" >> "$out/peers.log" 2>&1 \
+            || echo "== $p failed with $?" >> "$out/peers.log"
     done
+    local t3=$SECONDS
     set -e
     # one table last: test counts, then every result line of the benchmarks and peers
     {
         echo "==================== rlhf4j GPU checks ===================="
         sed -n '1,2p' "$env"
+        echo "-- seconds: tests $((t1 - t0)), benchmarks $((t2 - t1)), peers $((t3 - t2))"
         echo "-- correctness (tag gpu): exit $tests_rc"
         grep -E '^\[ *[0-9]+ (tests|containers) (found|successful|failed|skipped|aborted)' "$out/gpu-tests.log" || echo "(no summary: see gpu-tests.log)"
         grep -E '✘|\[X\]' "$out/gpu-tests.log" | head -40 || true
