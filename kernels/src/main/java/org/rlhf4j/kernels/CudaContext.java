@@ -47,6 +47,7 @@ public final class CudaContext {
     private final int multiprocessors;
     private final int computeCapability;
     private final Map<String, CUmod_st> modules = new ConcurrentHashMap<>();
+    private final Map<String, String> sources = new ConcurrentHashMap<>();
     private final Map<String, Kernel> kernels = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
     private volatile cublasContext blas;
@@ -142,7 +143,7 @@ public final class CudaContext {
         CUfunc_st function = new CUfunc_st();
         makeCurrent();
         Driver.check(cuModuleGetFunction(function, module, entry), "cuModuleGetFunction(" + ptxFile + ", " + entry + ")");
-        k = new Kernel(this, ptxFile + ":" + entry, function);
+        k = new Kernel(this, ptxFile + ":" + entry, function, PtxSignature.of(sources.get(ptxFile), entry));
         kernels.put(key, k);
         return k;
     }
@@ -160,6 +161,7 @@ public final class CudaContext {
         } catch (IOException e) {
             throw new IllegalStateException("cannot read PTX resource " + ptxFile, e);
         }
+        sources.put(ptxFile, new String(text, java.nio.charset.StandardCharsets.UTF_8));
         makeCurrent();
         CUmod_st module = new CUmod_st();
         try (BytePointer image = new BytePointer(text.length + 1)) {

@@ -17,11 +17,13 @@ public final class Kernel {
     private final CudaContext context;
     private final String name;
     private final CUfunc_st function;
+    private final java.util.List<PtxSignature.Param> params;
 
-    Kernel(CudaContext context, String name, CUfunc_st function) {
+    Kernel(CudaContext context, String name, CUfunc_st function, java.util.List<PtxSignature.Param> params) {
         this.context = context;
         this.name = name;
         this.function = function;
+        this.params = params;
     }
 
     public String name() {
@@ -33,13 +35,17 @@ public final class Kernel {
         launch(grid, 1, 1, block, 1, 1, sharedBytes, args);
     }
 
-    /** A launch with a 3-d grid and block on the context's stream. Arguments are copied at the call. */
+    /**
+     * A launch with a 3-d grid and block on the context's stream. Arguments are copied at the call; their number
+     * and sizes are checked against the entry's PTX parameters first.
+     */
     public void launch(int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ, int sharedBytes,
                        KernelArgs args) {
         if (gridX <= 0 || gridY <= 0 || gridZ <= 0 || blockX <= 0 || blockY <= 0 || blockZ <= 0) {
             throw new IllegalArgumentException(name + ": launch needs positive grid and block sizes, found grid ["
                     + gridX + ", " + gridY + ", " + gridZ + "] block [" + blockX + ", " + blockY + ", " + blockZ + "]");
         }
+        PtxSignature.check(name, params, args.sizes());
         context.makeCurrent();
         KernelArgs.Packed packed = args.pack();
         Driver.check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,

@@ -55,6 +55,11 @@ public final class KernelArgs {
         return this;
     }
 
+    /** The byte size of each argument, in order. */
+    int[] sizes() {
+        return java.util.Arrays.copyOf(lengths, count);
+    }
+
     /** Number of parameters so far. */
     public int count() {
         return count;
