@@ -210,13 +210,22 @@ def check_misc():
             table+=struct.pack('<QQQQIIQ',*aa,nn,vecf,0)
     ta=mem.alloc(len(table)); mem.buf[ta-GLOBAL_BASE:ta-GLOBAL_BASE+len(table)]=table
     ad.launch('adamw_f32', len(table)//48, 32, [ta,f2b(decay),f2b(b1),f2b(c1),f2b(b2),f2b(c2),f2b(ss),f2b(ib),f2b(eps)])
+    # the single-tensor entry on copies of the same tensors: the same bits
+    singles=[]
     for addrs,p,gr,m,v in arrs:
+        n=len(p); off=addrs[0]%16
+        cp=[buf(mem,a,off) for a in (p,gr,m,v)]
+        singles.append(cp)
+        ad.launch('adamw_one_f32', 2, 32, cp+[n,int(all(a%16==0 for a in cp)),f2b(decay),f2b(b1),f2b(c1),f2b(b2),f2b(c2),f2b(ss),f2b(ib),f2b(eps)])
+    for (addrs,p,gr,m,v),cp in zip(arrs,singles):
         n=len(p)
         mi=f(b1)*m+c1*gr; vi=f(b2)*v+c2*(gr*gr)
         den=np.sqrt(vi)*ib+f(eps); pn=p*decay-(ss*mi)/den
         assert np.array_equal(mem.read(addrs[2],np.float32,n),mi), 'm'
         assert np.array_equal(mem.read(addrs[3],np.float32,n),vi), 'v'
         assert np.array_equal(mem.read(addrs[0],np.float32,n),pn), 'p bit for bit'
+        for a,ref in zip(cp,(pn,gr,mi,vi)):
+            assert np.array_equal(mem.read(a,np.float32,n),ref), 'adamw_one_f32 bit for bit'
     # embedding
     V,Cc,N=11,37,20
     ids=rng.integers(0,V,N).astype(np.int32); ids[:5]=3

@@ -382,16 +382,49 @@ public final class CudaFused {
     // AdamW: param, grad, m, v same shape, updated in place
     // =====================================================================================================
 
-    /** One AdamW step in place (decoupled weight decay, bias correction), bit for bit the CPU's update. */
+    /**
+     * One AdamW step in place (decoupled weight decay, bias correction), bit for bit the CPU's update: one
+     * grid-stride launch with the tensor's addresses as arguments (no table, no host wait).
+     */
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                       double eps, double weightDecay, long step) {
-        adamw(List.of(param), List.of(grad), List.of(m), List.of(v), lr, beta1, beta2, eps, weightDecay, step);
+        String op = "adamw";
+        if (step < 1) throw new IllegalArgumentException(op + ": step must be >= 1, found " + step);
+        try (Inputs in = new Inputs()) {
+            int n = param.numel();
+            requireOut(op, "param", param, n);
+            requireOut(op, "m", m, n);
+            requireOut(op, "v", v, n);
+            Tensor g = in.contiguous(op, "grad", grad);
+            requireCount(op, "grad", g, n);
+            if (n == 0) return;
+            long pa = Cuda.address(param), ga = Cuda.address(g), ma = Cuda.address(m), va = Cuda.address(v);
+            float[] c = adamwConstants(lr, beta1, beta2, eps, weightDecay, step);
+            context.kernel(ADAMW, "adamw_one_f32").launch(
+                    FusedLaunch.elementwiseGrid(n, ADAMW_THREADS, context.multiprocessors()), ADAMW_THREADS, 0,
+                    KernelArgs.create().ptr(pa).ptr(ga).ptr(ma).ptr(va).i32(n)
+                            .i32(flag(FusedLaunch.aligned16(pa, ga, ma, va))).f32(c[0]).f32(c[1]).f32(c[2])
+                            .f32(c[3]).f32(c[4]).f32(c[5]).f32(c[6]).f32(c[7]));
+        }
+    }
+
+    /**
+     * The kernel's constants {decay, b1, c1, b2, c2, stepSize, invBc2Sqrt, eps}, computed in double and rounded
+     * to F32 exactly as CpuNn.adamw does.
+     */
+    static float[] adamwConstants(double lr, double beta1, double beta2, double eps, double weightDecay, long step) {
+        double decay = 1.0 - lr * weightDecay;
+        double stepSize = lr / (1.0 - Math.pow(beta1, step));
+        double invBc2Sqrt = 1.0 / Math.sqrt(1.0 - Math.pow(beta2, step));
+        return new float[] {(float) decay, (float) beta1, (float) (1.0 - beta1), (float) beta2, (float) (1.0 - beta2),
+                (float) stepSize, (float) invBc2Sqrt, (float) eps};
     }
 
     /**
      * One AdamW step over many tensors (all of a model's parameters with the same hyperparameters) in one
      * launch: every tensor is cut into chunks of {@link AdamwTable#CHUNK} elements, one block each, from a
-     * table of addresses kept on the device while the same tensors are stepped again.
+     * table of addresses kept on the device while the same tensors are stepped again (the first step of a new
+     * set of tensors uploads it and waits for the copy).
      */
     public void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> ms, List<Tensor> vs, double lr,
                       double beta1, double beta2, double eps, double weightDecay, long step) {
@@ -420,15 +453,11 @@ public final class CudaFused {
             int chunks = 0;
             for (int n : sizes) chunks += AdamwTable.chunks(n);
             if (chunks == 0) return;
-            // the CPU's constants, rounded to F32 the same way (CpuNn.adamw)
-            double decay = 1.0 - lr * weightDecay;
-            double stepSize = lr / (1.0 - Math.pow(beta1, step));
-            double invBc2Sqrt = 1.0 / Math.sqrt(1.0 - Math.pow(beta2, step));
+            float[] c = adamwConstants(lr, beta1, beta2, eps, weightDecay, step);
             long table = table(addresses, sizes);
             context.kernel(ADAMW, "adamw_f32").launch(chunks, ADAMW_THREADS, 0,
-                    KernelArgs.create().ptr(table).f32((float) decay).f32((float) beta1).f32((float) (1.0 - beta1))
-                            .f32((float) beta2).f32((float) (1.0 - beta2)).f32((float) stepSize)
-                            .f32((float) invBc2Sqrt).f32((float) eps));
+                    KernelArgs.create().ptr(table).f32(c[0]).f32(c[1]).f32(c[2]).f32(c[3]).f32(c[4]).f32(c[5])
+                            .f32(c[6]).f32(c[7]));
         }
     }
 

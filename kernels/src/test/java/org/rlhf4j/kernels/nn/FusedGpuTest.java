@@ -348,6 +348,23 @@ class FusedGpuTest {
         }
     }
 
+    @Test
+    void singleTensorAdamwIsTheCpuUpdateBitForBit() {
+        for (int n : new int[] {1, 6, 4096, 1_000_003}) {
+            for (int skew : new int[] {0, 1}) {
+                Tensor[] t = {normal(1, n), normal(0.1, n), normal(0.01, n), normal(0.01, n).abs()};
+                Tensor p = onGpu(t[0], skew), g = onGpu(t[1], skew), m = onGpu(t[2], skew), v = onGpu(t[3], skew);
+                for (long step = 1; step <= 2; step++) {
+                    fused.adamw(p, g, m, v, 3e-4, 0.9, 0.95, 1e-8, 0.1, step);
+                    NnOps.adamw(t[0], t[1], t[2], t[3], 3e-4, 0.9, 0.95, 1e-8, 0.1, step);
+                }
+                assertBits("param n " + n + " skew " + skew, t[0], p);
+                assertBits("m n " + n, t[2], m);
+                assertBits("v n " + n, t[3], v);
+            }
+        }
+    }
+
     // ---- embedding ----
 
     @Test
