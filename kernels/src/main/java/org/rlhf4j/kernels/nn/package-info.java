@@ -22,9 +22,9 @@
  *       scratch buffer, then over the blocks in order: no atomics, the same bits on every run</td></tr>
  *   <tr><td>gelu.ptx</td><td>gelu_fwd_f32 (19/24), gelu_bwd_f32 (32/32)</td>
  *       <td>GPT-2's tanh GELU as x sigmoid(2u), forward and backward, without cancellation</td></tr>
- *   <tr><td>adamw.ptx</td><td>adamw_f32 (40/40)</td>
+ *   <tr><td>adamw.ptx</td><td>adamw_f32 (40/40), adamw_one_f32 (32/32)</td>
  *       <td>AdamW over every tensor of a model in one launch (a device table of chunks, {@link
- *       org.rlhf4j.kernels.nn.AdamwTable}); the CPU's update bit for bit</td></tr>
+ *       org.rlhf4j.kernels.nn.AdamwTable}), or over one tensor given directly; the CPU's update bit for bit</td></tr>
  *   <tr><td>embedding.ptx</td><td>embedding_bwd_f32 (30/32)</td>
  *       <td>embedding backward without atomics: positions sorted by id on the host, one block per id summing in
  *       the CPU's order; the CPU's bits</td></tr>

@@ -155,6 +155,12 @@ class FusedGpuBenchmark {
             long[] step = {1};
             row("adamw (" + shapes.size() + " tensors)", new int[] {(int) params}, 28.0 * params,
                     () -> fused.adamw(p, gr, m, v, 6e-4, 0.9, 0.95, 1e-8, 0.1, step[0]++));
+            row("adamw per tensor (" + shapes.size() + " launches)", new int[] {(int) params}, 28.0 * params, () -> {
+                for (int k = 0; k < p.size(); k++) {
+                    fused.adamw(p.get(k), gr.get(k), m.get(k), v.get(k), 6e-4, 0.9, 0.95, 1e-8, 0.1, step[0]);
+                }
+                step[0]++;
+            });
             for (List<Tensor> l : List.of(p, gr, m, v)) free(l.toArray(new Tensor[0]));
         }
     }
