@@ -179,10 +179,10 @@ public final class CudaFused {
             Tensor tg = in.indices(op, "targets", targets, rows);
             Tensor mk = mask == null ? null : in.contiguous(op, "mask", mask);
             if (mk != null) requireCount(op, "mask", mk, rows);
+            if (cols == 0 && rows > 0) throw new IllegalArgumentException(op + ": an empty vocabulary has no log-probs");
             Tensor loss = Tensor.empty(DType.F32, x.device());
             Tensor count = Tensor.empty(DType.F32, x.device());
             Tensor lse = Tensor.empty(DType.F32, x.device(), rows);
-            if (cols == 0 && rows > 0) throw new IllegalArgumentException(op + ": an empty vocabulary has no log-probs");
             try (DeviceBuffer rowTerms = context.scratch(8L * Math.max(1, rows))) {
                 long wlp = rowTerms.address(), w = wlp + 4L * rows;
                 long xa = Cuda.address(x);
