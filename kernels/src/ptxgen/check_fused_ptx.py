@@ -4,7 +4,7 @@ interpreter in fused_ptxsim.py against NumPy references in F64, on random inputs
 a 16-byte boundary (head and tail paths), rows longer than one block, the scalar (vec = 0) paths, several
 layer-norm block counts with shared and scratch accumulators, BF16 rows. F32 results within 1e-5 normwise
 relative error, BF16 within 1e-2, AdamW and embedding bit for bit against the CPU backend's F32 arithmetic.
-A development check for machines without a GPU (minutes, not part of the Maven build):
+A development check for machines without a GPU (a few minutes in full):
 
     python3 kernels/src/ptxgen/check_fused_ptx.py [--ci] [softmax|logprobs|layernorm|misc|bf16 ...]
 
@@ -28,23 +28,44 @@ QUICK = "--ci" in sys.argv  # a subset for the normal build: each path once (hea
 
 def pick(full, quick):
     return quick if QUICK else full
-def rel(a,b):
-    a=np.asarray(a,np.float64); b=np.asarray(b,np.float64)
-    if not np.all(np.isfinite(a)): return float('inf')
-    nb=np.linalg.norm(b)
-    return np.linalg.norm(a-b)/(nb if nb>1e-6 else 1.0)
-def threads(cols, cap):
-    v=(cols+3)//4; t=(v+31)//32*32
-    return max(32,min(cap,t))
-worst=[0.0]
-def check(name, r, tol=1e-5):
-    worst[0]=max(worst[0],r)
-    if not (r<=tol): print('FAIL',name,r); sys.exit(1)
-def buf(mem, arr, off=0):
-    a=mem.alloc(arr.nbytes, offset=off); mem.write(a,arr); return a
-def nanbuf(mem, n, off=0):
-    return buf(mem, np.full(n,np.nan,np.float32), off)
 
+
+def rel(a, b):
+    """Normwise relative error of a against b (absolute when b is ~0); inf when a has a NaN or inf."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if not np.all(np.isfinite(a)):
+        return float('inf')
+    nb = np.linalg.norm(b)
+    return np.linalg.norm(a - b) / (nb if nb > 1e-6 else 1.0)
+
+
+def threads(cols, cap):
+    """One thread per float4 in whole warps, capped low (64) so that long rows loop over the block."""
+    v = (cols + 3) // 4
+    t = (v + 31) // 32 * 32
+    return max(32, min(cap, t))
+
+
+worst = [0.0]
+
+
+def check(name, r, tol=1e-5):
+    worst[0] = max(worst[0], r)
+    if not (r <= tol):
+        print('FAIL', name, r)
+        sys.exit(1)
+
+
+def buf(mem, arr, off=0):
+    """arr copied to a fresh buffer starting off bytes past a 256-byte boundary."""
+    a = mem.alloc(arr.nbytes, offset=off)
+    mem.write(a, arr)
+    return a
+
+
+def nanbuf(mem, n, off=0):
+    return buf(mem, np.full(n, np.nan, np.float32), off)
 
 
 def check_softmax():
