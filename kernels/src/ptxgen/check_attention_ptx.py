@@ -4,7 +4,9 @@ NumPy F64 reference with CpuAttention's semantics (keys at or below -1e9 masked 
 out 0, lse -inf, zero gradients). A development check for machines without a GPU: it runs the real PTX text,
 instruction by instruction, but on an emulator (see ptxemu.py for what that does and does not model).
 
-    python3 kernels/src/ptxgen/check_attention_ptx.py [--quick]
+    python3 kernels/src/ptxgen/check_attention_ptx.py [--quick | --ci]
+
+--ci is the subset the normal build runs (AttentionPtxInterpreterTest); no flag runs every case (minutes).
 """
 
 import os
@@ -205,14 +207,31 @@ def bf16_case(kernels, rng, B, H, T, D, padded):
         check(f"bf16 bwd {nm}  {label}", from_bf16(mem.array(a, np.uint16, q.size)).reshape(q.shape), ref, 1e-2)
 
 
+def ci(kernels, rng):
+    """The subset the normal build runs (AttentionPtxInterpreterTest): every kernel once, tails and padding."""
+    print("F32 forward and backward")
+    f32_case(kernels, rng, 2, 1, 17, 64, True)
+    print("F32 cached (decoding)")
+    f32_case(kernels, rng, 2, 1, 37, 64, True, decode_chunk=1)
+    print("BF16 forward and backward")
+    bf16_case(kernels, rng, 2, 1, 17, 64, True)
+    bf16_case(kernels, rng, 1, 1, 70, 128, False)
+
+
 def main():
     quick = "--quick" in sys.argv
     kernels = {}
     for f in ("attention_f32.ptx", "attention_bf16.ptx"):
         with open(os.path.join(PTX, f)) as fh:
             kernels.update(ptxemu.parse(fh.read()))
-    rng = np.random.default_rng(int(time.time()))
+    seed = int(time.time())
+    rng = np.random.default_rng(seed)
+    print(f"seed {seed}")
     t0 = time.time()
+    if "--ci" in sys.argv:
+        ci(kernels, rng)
+        print(f"{len(FAILURES)} failures, {time.time() - t0:.0f} s")
+        return 1 if FAILURES else 0
     print("F32 forward and backward")
     f32_case(kernels, rng, 1, 1, 1, 64, False)
     f32_case(kernels, rng, 2, 1, 17, 64, True)

@@ -14,6 +14,17 @@ record AttentionLaunch(String ptx, String entry, int gridX, int gridY, int block
     /** A kernel parameter: its PTX name, its PTX type (u64, u32 or f32), and its value. */
     record Param(String name, String type, Number value) {}
 
+    /** CUDA's limit on gridDim.y, which counts (b, h) pairs here. */
+    static final int MAX_GRID_Y = 65535;
+
+    AttentionLaunch {
+        if (gridY > MAX_GRID_Y) {
+            throw new IllegalArgumentException(entry + ": B * H = " + gridY + " exceeds the " + MAX_GRID_Y
+                    + " (batch, head) pairs one launch can cover");
+        }
+        params = List.copyOf(params);
+    }
+
     static final String F32_PTX = "attention_f32.ptx", BF16_PTX = "attention_bf16.ptx";
     /** Rows (queries or keys) per block: F32 forward, F32 backward passes, every BF16 kernel. */
     static final int F32_ROWS = 16, F32_BWD_ROWS = 8, BF16_ROWS = 64;

@@ -2,6 +2,7 @@ package org.rlhf4j.kernels.attention;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.rlhf4j.kernels.CudaContext;
@@ -60,6 +62,13 @@ class AttentionLaunchTest {
         assertTrue((long) launch.gridX() * rowsPerBlock >= rows, launch.entry() + ": grid misses rows");
         assertTrue((long) (launch.gridX() - 1) * rowsPerBlock < Math.max(rows, 1), launch.entry() + ": a block past T");
         assertEquals(bh, launch.gridY(), launch.entry() + ": one grid row per (b, h)");
+    }
+
+    @Test
+    void moreBatchHeadPairsThanOneGridCoversAreRefusedWithAMessage() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AttentionLaunch.forward(true,
+                1, 2, 3, 4, 5, 0, 128, 16, 16, 64, 128 * 16 * 64, 16 * 64, 64, 0, 70000, 0.5f));
+        assertTrue(e.getMessage().contains("70000"), e.getMessage());
     }
 
     @ParameterizedTest(name = "bf16={0} D={1} T={2}")
