@@ -14,6 +14,9 @@
  *             softmax; tiles past the causal diagonal are never loaded. k and v are read through element
  *             strides, so the same kernel serves decoding against a KV cache (Tq &lt; Tk, query i at position
  *             Tk - Tq + i);</li>
+ *         <li>{@code attention_decode_f32}: one query per sequence (a decoding step) against the cache; a block per
+ *             (b, h) whose 8 warps take every 8th chunk of 32 keys with their own online-softmax state, combined
+ *             in warp order at the end (deterministic);</li>
  *         <li>backward in three passes, no atomics: {@code attention_bwd_dot_f32} (rowdot = dout . out),
  *             {@code attention_bwd_dkdv_f32} (a block per 8 keys loops over the query tiles that see them),
  *             {@code attention_bwd_dq_f32} (a block per 8 queries loops over the key tiles they see). Each
@@ -41,10 +44,11 @@
  * ({@code PtxAssemblyTest}); {@code AttentionLaunchTest} compares every launch's parameters, block and grid with
  * the PTX entries; {@code F32KernelModelTest} runs a thread-level Java transcription of the F32 kernels (same
  * tiles, loop bounds, shared-memory sizes) against {@code CpuAttention} for T = 1, 17, 33, 128, 1000 with
- * padding and cached decoding. By hand, {@code python3 kernels/src/ptxgen/check_attention_ptx.py} runs the PTX
- * text itself on a strict interpreter ({@code ptxemu.py}: shared memory starts as NaN, cp.async lands only at the
- * wait, collectives need the whole warp) against a NumPy F64 reference, every kernel of both files (a few
- * minutes).
+ * padding and cached decoding; {@code AttentionPtxInterpreterTest} runs the PTX text itself on a strict
+ * interpreter ({@code kernels/src/ptxgen/ptxemu.py}: shared memory starts as NaN, cp.async lands only at the
+ * wait, collectives need the whole warp) against a NumPy F64 reference, every kernel of both files once
+ * ({@code check_attention_ptx.py --ci}, under a minute; skipped without python3 and NumPy). The script without
+ * flags runs more shapes (about 6 minutes).
  * <p>On a GPU: {@code CudaAttentionGpuTest} (tag {@code gpu}) compares forward and backward with the CPU op for
  * T = 1, 17, 128, 1000, 2048, D = 64 and 128, with and without padding (F32 within 1e-5, BF16 within 1e-2), with
  * poisoned outputs and a bit-for-bit second run; {@code AttentionGpuBenchmark} (tag {@code gpu-benchmark}) prints
