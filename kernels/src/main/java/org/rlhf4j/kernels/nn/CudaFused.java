@@ -79,23 +79,28 @@ public final class CudaFused {
     }
 
     /**
-     * softmax: dx = y (dy - sum(dy y)); log-softmax: dx = dy - exp(y) sum(dy). BF16 operands go through F32
-     * copies (the kernel is F32).
+     * softmax: dx = y (dy - sum(dy y)); log-softmax: dx = dy - exp(y) sum(dy). All F32, or all BF16 (sums in
+     * F32); mixed dtypes go through F32 copies.
      */
     public void softmaxBackward(Tensor dx, Tensor dy, Tensor y, boolean log) {
         String op = log ? "logSoftmaxBackward" : "softmaxBackward";
+        boolean bf16 = dx.dtype() == DType.BF16 && dy.dtype() == DType.BF16 && y.dtype() == DType.BF16;
         try (Inputs in = new Inputs()) {
-            Tensor yc = in.asF32(op, "y", y);
-            Tensor dyc = in.asF32(op, "dy", dy);
-            requireCount(op, "dy", dyc, yc.numel());
-            requireOut(op, "dx", dx, y.dtype(), yc.numel());
+            Tensor yc = bf16 ? in.floating(op, "y", y) : in.asF32(op, "y", y);
+            Tensor dyc = bf16 ? in.floating(op, "dy", dy) : in.asF32(op, "dy", dy);
+            if (dyc.numel() != yc.numel()) {
+                throw new IllegalArgumentException(op + ": dy " + describe(dy) + " does not match y " + describe(y));
+            }
+            requireOut(op, "dx", dx, dx.dtype(), yc.numel());
             int cols = lastDim(yc), rows = rows(yc, cols);
             if (rows == 0 || cols == 0) return;
-            Tensor out = in.f32Out(dx);
+            Tensor out = bf16 ? dx : in.f32Out(dx);
             long dxa = Cuda.address(out), dya = Cuda.address(dyc), ya = Cuda.address(yc);
-            context.kernel(SOFTMAX, "softmax_bwd_f32").launch(rows, FusedLaunch.rowThreads(cols), 0,
+            int bytes = bf16 ? 2 : 4;
+            context.kernel(SOFTMAX, bf16 ? "softmax_bwd_bf16" : "softmax_bwd_f32").launch(rows,
+                    FusedLaunch.rowThreads(bf16 ? (cols + 1) / 2 : cols), 0,
                     KernelArgs.create().ptr(dxa).ptr(dya).ptr(ya).i32(cols)
-                            .i32(flag(FusedLaunch.sameAlignmentOf(4, ya, dxa, dya))).i32(flag(log)));
+                            .i32(flag(FusedLaunch.sameAlignmentOf(bytes, ya, dxa, dya))).i32(flag(log)));
             in.finish(dx, out);
         }
     }

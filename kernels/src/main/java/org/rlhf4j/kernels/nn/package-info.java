@@ -6,7 +6,7 @@
  * <table>
  *   <caption>Kernels (registers per thread as ptxas reports for sm_80 / sm_90; no spills)</caption>
  *   <tr><th>file</th><th>entries</th><th>what</th></tr>
- *   <tr><td>softmax.ptx</td><td>softmax_fwd_f32 (32/32), softmax_fwd_bf16 (32/32), softmax_bwd_f32 (32/32)</td>
+ *   <tr><td>softmax.ptx</td><td>softmax_fwd_f32 (32/32), softmax_fwd_bf16 (32/32), softmax_bwd_f32 (32/32), softmax_bwd_bf16 (31/31)</td>
  *       <td>softmax / log-softmax over the last axis, one block per row: one read pass with an online max and sum
  *       per thread, warp butterflies then a block combine, a second pass writing y; 16-byte body with a scalar head
  *       and tail</td></tr>

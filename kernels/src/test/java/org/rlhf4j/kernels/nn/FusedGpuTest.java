@@ -153,6 +153,12 @@ class FusedGpuTest {
                 fused.softmax(y, x16.to(gpu), log);
                 assertNormwise("bf16 " + (log ? "logSoftmax " : "softmax ") + at, NnOps.softmax(x, log),
                         y.to(DType.F32), 1e-2);
+                Tensor y32 = y.to(DType.F32).to(Device.CPU); // the bf16 forward output, exactly
+                Tensor dy16 = normal(1, shape).to(DType.BF16);
+                Tensor dx = Tensor.full(Double.NaN, DType.BF16, gpu, shape);
+                fused.softmaxBackward(dx, dy16.to(gpu), y, log);
+                assertNormwise("bf16 " + (log ? "logSoftmaxBackward " : "softmaxBackward ") + at,
+                        NnOps.softmaxBackward(dy16.to(DType.F32), y32, log), dx.to(DType.F32), 1e-2);
             }
             Tensor tg = targets(rows, vocab).reshape(lead);
             Tensor[] cpu = NnOps.tokenLogProbs(x, tg, 0.7);

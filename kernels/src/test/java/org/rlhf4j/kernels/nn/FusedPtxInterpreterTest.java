@@ -40,7 +40,7 @@ class FusedPtxInterpreterTest {
         System.out.println(out);
         assertTrue(finished, "the interpreter check did not finish in 15 minutes");
         for (String family : new String[] {"softmax ok", "logprobs + crossentropy ok", "layernorm ok",
-                "gelu, adamw (bitwise), embedding (bitwise) ok", "bf16 softmax + logprobs ok"}) {
+                "gelu, adamw (bitwise), embedding (bitwise) ok", "bf16 softmax (fwd, bwd) + logprobs ok"}) {
             assertTrue(out.contains(family), "missing \"" + family + "\" in:\n" + out);
         }
         assertEquals(0, p.exitValue(), "kernels that disagree with the reference:\n" + out.lines()
