@@ -4,6 +4,7 @@ import static org.bytedeco.cuda.global.cudart.*;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.cuda.cublas.cublasContext;
@@ -40,8 +41,10 @@ public final class CudaContext {
     public static final String PTX_FOLDER = "/org/rlhf4j/kernels/ptx/";
 
     private final int ordinal;
-    private final CUctx_st context = new CUctx_st();
-    private final CUstream_st stream = new CUstream_st();
+    private final CUctx_st context;
+    private final CUstream_st stream;
+    /** Null on a GPU; in a context made for tests without one, where launches go instead. */
+    private final LaunchSink sink;
     private final CachingAllocator allocator;
     private final String name;
     private final int multiprocessors;
@@ -57,6 +60,9 @@ public final class CudaContext {
 
     private CudaContext(int ordinal) {
         this.ordinal = ordinal;
+        this.context = new CUctx_st();
+        this.stream = new CUstream_st();
+        this.sink = null;
         int[] device = new int[1];
         Driver.check(cuDeviceGet(device, ordinal), "cuDeviceGet(" + ordinal + ")");
         Driver.check(cuDevicePrimaryCtxRetain(context, device[0]), "cuDevicePrimaryCtxRetain(" + ordinal + ")");
@@ -74,6 +80,35 @@ public final class CudaContext {
         errorWord = allocator.allocate(4);
         Driver.check(cuMemsetD32Async(errorWord.address(), 0, 1, stream), "cuMemsetD32Async(error word)");
         LOG.info("cuda:{} is {} (sm_{}, {} multiprocessors)", ordinal, name, computeCapability, multiprocessors);
+    }
+
+    /**
+     * Where kernel launches go in a context without a driver (tests of the host side on a machine without a
+     * GPU): the kernel's name, grid, block, shared bytes and arguments, already checked against its PTX.
+     */
+    interface LaunchSink {
+        void launch(String kernel, int[] grid, int[] block, int sharedBytes, KernelArgs args);
+    }
+
+    /**
+     * A context with no driver behind it, for tests of the host side: memory comes from {@code memory}
+     * (addresses only), launches go to {@code sink}; copies, fills through the driver and cuBLAS are not
+     * available.
+     */
+    CudaContext(int ordinal, RawDeviceMemory memory, LaunchSink sink, int multiprocessors) {
+        this.ordinal = ordinal;
+        this.context = null;
+        this.stream = null;
+        this.sink = sink;
+        this.name = "launch recorder";
+        this.multiprocessors = multiprocessors;
+        this.computeCapability = 90;
+        this.allocator = new CachingAllocator(memory);
+        this.errorWord = allocator.allocate(4);
+    }
+
+    LaunchSink sink() {
+        return sink;
     }
 
     /** Opens device {@code ordinal}; fails with DeviceUnavailableException when it cannot be used. */
@@ -118,6 +153,7 @@ public final class CudaContext {
 
     /** Makes this context current on the calling thread (once per thread). */
     public void makeCurrent() {
+        if (sink != null) return;
         if (!current.get()) {
             Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
             current.set(true);
@@ -139,6 +175,14 @@ public final class CudaContext {
         String key = ptxFile + "#" + entry;
         Kernel k = kernels.get(key);
         if (k != null) return k;
+        if (sink != null) {
+            String text = sources.computeIfAbsent(ptxFile, f -> new String(read(f), java.nio.charset.StandardCharsets.UTF_8));
+            List<PtxSignature.Param> params = PtxSignature.of(text, entry);
+            if (params == null) throw new IllegalArgumentException("no readable entry " + entry + " in " + ptxFile);
+            k = new Kernel(this, ptxFile + ":" + entry, null, params);
+            kernels.put(key, k);
+            return k;
+        }
         CUmod_st module = module(ptxFile);
         CUfunc_st function = new CUfunc_st();
         makeCurrent();
@@ -153,14 +197,17 @@ public final class CudaContext {
         return modules.computeIfAbsent(ptxFile, this::load);
     }
 
-    private CUmod_st load(String ptxFile) {
-        byte[] text;
+    private static byte[] read(String ptxFile) {
         try (InputStream in = CudaContext.class.getResourceAsStream(PTX_FOLDER + ptxFile)) {
             if (in == null) throw new IllegalArgumentException("no PTX resource " + PTX_FOLDER + ptxFile);
-            text = in.readAllBytes();
+            return in.readAllBytes();
         } catch (IOException e) {
             throw new IllegalStateException("cannot read PTX resource " + ptxFile, e);
         }
+    }
+
+    private CUmod_st load(String ptxFile) {
+        byte[] text = read(ptxFile);
         sources.put(ptxFile, new String(text, java.nio.charset.StandardCharsets.UTF_8));
         makeCurrent();
         CUmod_st module = new CUmod_st();
@@ -192,6 +239,7 @@ public final class CudaContext {
 
     /** Waits for every kernel and copy enqueued so far; raises an index error a kernel recorded. */
     public void synchronize() {
+        if (sink != null) return;
         makeCurrent();
         Driver.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         int[] word = new int[1];

@@ -46,6 +46,10 @@ public final class Kernel {
                     + gridX + ", " + gridY + ", " + gridZ + "] block [" + blockX + ", " + blockY + ", " + blockZ + "]");
         }
         PtxSignature.check(name, params, args.sizes());
+        if (context.sink() != null) {
+            context.sink().launch(name, new int[] {gridX, gridY, gridZ}, new int[] {blockX, blockY, blockZ}, sharedBytes, args);
+            return;
+        }
         context.makeCurrent();
         KernelArgs.Packed packed = args.pack();
         Driver.check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
