@@ -4,7 +4,8 @@ Timed as the Java side is: CUDA events on the current stream, 3 warm-ups, median
 bandwidth = the fewest bytes the op must move (each input read once, each output written once) over the
 time, against a device-to-device copy measured in this run. Ops: F.gelu(approximate="tanh") and its
 backward, softmax / log_softmax and their backward, token log-probs as torch.log_softmax(logits / T)
-+ gather (forward, and forward + backward through autograd), F.cross_entropy, F.layer_norm, and
++ gather (forward, and forward + backward through autograd; BF16 logits upcast to F32 first, as one gets F32
+log-probs from them), F.cross_entropy, F.layer_norm, and
 torch.optim.AdamW(fused=True) over GPT-2 small's parameter shapes. Each result is one line:
     TORCH-FUSED | what | shape | ms | GB/s | vs copy
 """
@@ -110,6 +111,15 @@ def main():
 
         row("cross_entropy fwd+bwd", shape, 3 * nbytes, ce_fwd_bwd)
         del logits, leaf, g, tg
+
+    shape = (LM_ROWS, VOCAB)
+    nbytes = 2 * LM_ROWS * VOCAB
+    x16 = rand(*shape, lo=-4, hi=4).to(torch.bfloat16)
+    tg = (torch.arange(LM_ROWS, device=dev, dtype=torch.int64) * 2654435761) % VOCAB
+    row("token logprobs fwd BF16 T=0.7", shape, nbytes,
+        lambda: torch.log_softmax(x16.float() / 0.7, -1).gather(-1, tg[:, None]).squeeze(-1))
+    row("log_softmax fwd BF16", shape, 2 * nbytes, lambda: torch.log_softmax(x16, -1))
+    del x16, tg
 
     for shape in [(65536, 768), (16384, 4096)]:
         rows, c = shape

@@ -121,6 +121,27 @@ class FusedGpuBenchmark {
                 free(ce);
             }
 
+            // BF16 logits of GPT-2's vocabulary: half the bytes, F32 logp and lse
+            {
+                int[] shape = {LM_ROWS, VOCAB};
+                double bytes = 2.0 * LM_ROWS * VOCAB;
+                Tensor x32 = random(-4, 4, shape);
+                Tensor logits = x32.to(DType.BF16), dl = Tensor.empty(DType.BF16, gpu, shape);
+                free(x32);
+                int[] ids = new int[LM_ROWS];
+                for (int i = 0; i < LM_ROWS; i++) ids[i] = (int) ((i * 2654435761L) % VOCAB);
+                Tensor tg = Tensor.ofInts(ids, LM_ROWS).to(gpu);
+                Tensor logp = Tensor.empty(DType.F32, gpu, LM_ROWS), lse = Tensor.empty(DType.F32, gpu, LM_ROWS);
+                Tensor g = random(-1, 1, LM_ROWS);
+                row("token logprobs fwd BF16 T=0.7", shape, bytes, () -> fused.tokenLogProbs(logp, lse, logits, tg, 0.7));
+                fused.tokenLogProbs(logp, lse, logits, tg, 0.7);
+                row("token logprobs bwd BF16 T=0.7", shape, 2 * bytes,
+                        () -> fused.tokenLogProbsBackward(dl, g, logits, tg, lse, 0.7));
+                Tensor y = Tensor.empty(DType.BF16, gpu, shape);
+                row("log_softmax fwd BF16", shape, 2 * bytes, () -> fused.softmax(y, logits, true));
+                free(logits, dl, tg, logp, lse, g, y);
+            }
+
             // layer norm: C = 768 (GPT-2) and 4096
             for (int[] shape : new int[][] {{65536, 768}, {16384, 4096}}) {
                 int rows = shape[0], c = shape[1];
