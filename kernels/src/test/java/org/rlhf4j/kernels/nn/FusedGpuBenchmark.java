@@ -137,9 +137,9 @@ class FusedGpuBenchmark {
                 fused.tokenLogProbs(logp, lse, logits, tg, 0.7);
                 row("token logprobs bwd BF16 T=0.7", shape, 2 * bytes,
                         () -> fused.tokenLogProbsBackward(dl, g, logits, tg, lse, 0.7));
-                Tensor y = Tensor.empty(DType.BF16, gpu, shape);
-                row("log_softmax fwd BF16", shape, 2 * bytes, () -> fused.softmax(y, logits, true));
-                free(logits, dl, tg, logp, lse, g, y);
+                Tensor y16 = Tensor.empty(DType.BF16, gpu, shape);
+                row("log_softmax fwd BF16", shape, 2 * bytes, () -> fused.softmax(y16, logits, true));
+                free(logits, dl, tg, logp, lse, g, y16);
             }
 
             // layer norm: C = 768 (GPT-2) and 4096
