@@ -1,6 +1,5 @@
 package org.rlhf4j.kernels;
 
-import static org.bytedeco.cuda.global.cudart.*;
 
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.javacpp.DoublePointer;
@@ -119,9 +118,7 @@ public final class CudaBackend implements Backend {
         int n = dst.numel();
         if (n == 0) return;
         if (dst.dtype() == src.dtype() && dst.isContiguous() && src.isContiguous()) {
-            context.makeCurrent();
-            Driver.check(cuMemcpyDtoDAsync(Cuda.address(dst), Cuda.address(src), (long) n * dst.dtype().byteSize(),
-                    context.stream()), "cuMemcpyDtoDAsync");
+            context.copyDeviceToDevice(Cuda.address(dst), Cuda.address(src), (long) n * dst.dtype().byteSize());
             return;
         }
         copyKernel(dst, src);
@@ -152,14 +149,8 @@ public final class CudaBackend implements Backend {
         typeCode("fill", dst.dtype());
         long bits = bits(dst.dtype(), value);
         int esize = dst.dtype().byteSize();
-        if (dst.isContiguous() && esize == 4) {
-            context.makeCurrent();
-            Driver.check(cuMemsetD32Async(Cuda.address(dst), (int) bits, n, context.stream()), "cuMemsetD32Async");
-            return;
-        }
-        if (dst.isContiguous() && esize == 2) {
-            context.makeCurrent();
-            Driver.check(cuMemsetD16Async(Cuda.address(dst), (short) bits, n, context.stream()), "cuMemsetD16Async");
+        if (dst.isContiguous() && (esize == 4 || esize == 2)) {
+            context.memset(Cuda.address(dst), bits, esize, n);
             return;
         }
         Geometry g = Geometry.of(dst);
@@ -206,12 +197,9 @@ public final class CudaBackend implements Backend {
         typeCode("copyFromHost", dst.dtype());
         Tensor host = hostSrc.contiguous();
         Tensor target = dst.isContiguous() ? dst : Tensor.empty(dst.dtype(), device, dst.shape());
-        context.makeCurrent();
         try (Pointer staging = hostCopy(host)) {
-            Driver.check(cuMemcpyHtoDAsync(Cuda.address(target), staging, (long) n * dst.dtype().byteSize(),
-                    context.stream()), "cuMemcpyHtoDAsync");
-            // the staging copy must outlive the transfer
-            Driver.check(cuStreamSynchronize(context.stream()), "cuStreamSynchronize");
+            // waits for the transfer: the staging copy is freed right after
+            context.upload(Cuda.address(target), staging, (long) n * dst.dtype().byteSize());
         }
         if (target != dst) {
             copy(dst, target);
@@ -226,11 +214,8 @@ public final class CudaBackend implements Backend {
         typeCode("copyToHost", src.dtype());
         Tensor from = src.contiguous();
         Tensor host = hostDst.isContiguous() ? hostDst : Tensor.empty(hostDst.dtype(), hostDst.shape());
-        context.makeCurrent();
         try (Pointer staging = hostBuffer(src.dtype(), n)) {
-            Driver.check(cuMemcpyDtoHAsync(staging, Cuda.address(from), (long) n * src.dtype().byteSize(),
-                    context.stream()), "cuMemcpyDtoHAsync");
-            context.synchronize();
+            context.download(staging, Cuda.address(from), (long) n * src.dtype().byteSize());
             hostStore(host, staging);
         } finally {
             if (from != src) from.storage().close();

@@ -88,6 +88,21 @@ public final class CudaContext {
      */
     interface LaunchSink {
         void launch(String kernel, int[] grid, int[] block, int sharedBytes, KernelArgs args);
+
+        // A sink that only records launches keeps no data: the memory operations do nothing by default.
+
+        /** Device-to-device copy of {@code bytes} bytes. */
+        default void copy(long dst, long src, long bytes) {}
+
+        /** {@code count} elements of {@code elementBytes} (2 or 4) set to the low bits of {@code value}. */
+        default void memset(long dst, long value, int elementBytes, long count) {}
+
+        default void upload(long dst, byte[] data) {}
+
+        /** The bytes at src; the default, zeros, keeps the error word clear. */
+        default byte[] download(long src, int bytes) {
+            return new byte[bytes];
+        }
     }
 
     /**
@@ -105,6 +120,7 @@ public final class CudaContext {
         this.computeCapability = 90;
         this.allocator = new CachingAllocator(memory);
         this.errorWord = allocator.allocate(4);
+        sink.memset(errorWord.address(), 0, 4, 1);
     }
 
     LaunchSink sink() {
@@ -239,7 +255,16 @@ public final class CudaContext {
 
     /** Waits for every kernel and copy enqueued so far; raises an index error a kernel recorded. */
     public void synchronize() {
-        if (sink != null) return;
+        if (sink != null) {
+            byte[] w = sink.download(errorWord.address(), 4);
+            int word = (w[0] & 0xFF) | (w[1] & 0xFF) << 8 | (w[2] & 0xFF) << 16 | (w[3] & 0xFF) << 24;
+            if (word != 0) {
+                sink.memset(errorWord.address(), 0, 4, 1);
+                throw new IndexOutOfBoundsException("cuda:" + ordinal + ": " + IndexErrors.describe(word)
+                        + " (found on the device; the offending elements were skipped)");
+            }
+            return;
+        }
         makeCurrent();
         Driver.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         int[] word = new int[1];
@@ -253,6 +278,58 @@ public final class CudaContext {
             throw new IndexOutOfBoundsException("cuda:" + ordinal + ": " + IndexErrors.describe(word[0])
                     + " (found on the device; the offending elements were skipped)");
         }
+    }
+
+    // ---- memory operations on the stream (or, in a test context, handed to its sink) ----
+
+    /** Device-to-device copy on the stream. */
+    void copyDeviceToDevice(long dst, long src, long bytes) {
+        if (sink != null) {
+            sink.copy(dst, src, bytes);
+            return;
+        }
+        makeCurrent();
+        Driver.check(cuMemcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync");
+    }
+
+    /** Sets count 4-byte (or 2-byte) elements to value on the stream. */
+    void memset(long dst, long value, int elementBytes, long count) {
+        if (sink != null) {
+            sink.memset(dst, value, elementBytes, count);
+            return;
+        }
+        makeCurrent();
+        if (elementBytes == 4) {
+            Driver.check(cuMemsetD32Async(dst, (int) value, count, stream), "cuMemsetD32Async");
+        } else {
+            Driver.check(cuMemsetD16Async(dst, (short) value, count, stream), "cuMemsetD16Async");
+        }
+    }
+
+    /** Copies bytes from host memory to the device and waits for the copy (the host memory may go after). */
+    void upload(long dst, Pointer host, long bytes) {
+        if (sink != null) {
+            byte[] data = new byte[(int) bytes];
+            new BytePointer(host).capacity(bytes).limit(bytes).get(data);
+            sink.upload(dst, data);
+            return;
+        }
+        makeCurrent();
+        Driver.check(cuMemcpyHtoDAsync(dst, host, bytes, stream), "cuMemcpyHtoDAsync");
+        Driver.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    /** Copies bytes from the device into host memory once the stream's work is done (raises index errors). */
+    void download(Pointer host, long src, long bytes) {
+        if (sink != null) {
+            byte[] data = sink.download(src, (int) bytes);
+            new BytePointer(host).capacity(bytes).limit(bytes).put(data);
+            synchronize();
+            return;
+        }
+        makeCurrent();
+        Driver.check(cuMemcpyDtoHAsync(host, src, bytes, stream), "cuMemcpyDtoHAsync");
+        synchronize();
     }
 
     /** The device word index kernels set on an out-of-range index (see {@link IndexErrors}). */

@@ -55,6 +55,13 @@ public final class KernelArgs {
         return this;
     }
 
+    /** The bytes of each argument, in order (little-endian, as the kernel reads them). */
+    byte[][] values() {
+        byte[][] out = new byte[count][];
+        for (int i = 0; i < count; i++) out[i] = java.util.Arrays.copyOfRange(bytes, starts[i], starts[i] + lengths[i]);
+        return out;
+    }
+
     /** The byte size of each argument, in order. */
     int[] sizes() {
         return java.util.Arrays.copyOf(lengths, count);
