@@ -106,9 +106,9 @@ public final class CpuGemm {
             });
         } else {
             for (int bi = 0; bi < batch; bi++) {
-                blocked(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
+                blockedParallel(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
                         b, bOff + bi * bBatchStride, bRowStride, bColStride,
-                        beta, c, cOff + bi * cBatchStride, cRowStride, cColStride, true);
+                        beta, c, cOff + bi * cBatchStride, cRowStride, cColStride);
             }
         }
     }
@@ -232,6 +232,80 @@ public final class CpuGemm {
         }
     }
 
+    /** Floats of B packed at once by {@link #blockedParallel}: all of k for as many columns as fit (16 MiB). */
+    static final int PACKED_B_BUDGET = 1 << 22;
+
+    /**
+     * One product split over the worker threads in a single fork-join round per column block: the threads
+     * share the packed B of every k block of the column block at once (each panel packed on demand by the
+     * first thread that needs it), and each work item, a range of MR-row micro-panels of A (times a range of
+     * B panels when A has too few rows), runs its whole k loop. One round instead of one per k block means
+     * one barrier per column block, and items are sized so that every thread gets the same number of them.
+     */
+    private static void blockedParallel(int m, int n, int k, float alpha,
+            float[] a, int aBase, int aRs, int aCs,
+            float[] b, int bBase, int bRs, int bCs,
+            float beta, float[] c, int cBase, int cRs, int cCs) {
+        int threads = Parallel.threads();
+        int kBlocks = ceilDiv(k, KC);
+        int kcMax = ceilDiv(k, kBlocks);
+        // Column blocks: as wide as the packed-B budget allows for the whole depth, never above NC.
+        int ncLimit = Math.max(NR, Math.min(NC, PACKED_B_BUDGET / k / NR * NR));
+        int nBlocks = ceilDiv(n, ncLimit);
+        int ncMax = roundUp(ceilDiv(n, nBlocks), NR);
+        // Row blocks: at most MC rows each, and a multiple of the thread count when A has enough micro-panels.
+        int rowPanels = ceilDiv(m, MR);
+        int fewestBlocks = ceilDiv(m, MC);
+        int mBlocks = fewestBlocks < rowPanels ? Math.min(rowPanels, roundUp(fewestBlocks, threads)) : fewestBlocks;
+        int mcMax = MR * ceilDiv(rowPanels, mBlocks);
+
+        Buffers own = BUFFERS.get();
+        int packedSize = ncMax * kBlocks * kcMax;
+        if (own.packedB.length < packedSize) own.packedB = new float[packedSize];
+        float[] packedB = own.packedB;
+
+        for (int jc = 0; jc < n; jc += ncMax) {
+            int nc = Math.min(ncMax, n - jc);
+            int panels = ceilDiv(nc, NR);
+            // Too few row blocks for the threads: split the panels too, keeping the item count a multiple of threads.
+            int nParts = 1;
+            if (mBlocks < 2 * threads) nParts = Math.min(panels, roundUp(ceilDiv(2 * threads, mBlocks), threads));
+            int parts = nParts;
+            int items = mBlocks * nParts;
+            PackedB[] blocks = new PackedB[kBlocks];
+            for (int kb = 0; kb < kBlocks; kb++) {
+                int pc = kb * kcMax;
+                int kc = Math.min(kcMax, k - pc);
+                // k block kb's panels start at kb * kcMax * ncMax in the shared buffer.
+                blocks[kb] = new PackedB(kc, nc, b, bBase + pc * bRs + jc * bCs, bRs, bCs, packedB,
+                        kb * kcMax * ncMax, true);
+            }
+            int cBlock = cBase + jc * cCs;
+            Parallel.forRange(items, (long) mcMax * k * nc / nParts, (from, to) -> {
+                Buffers mine = BUFFERS.get();
+                if (mine.packedA.length < mcMax * kcMax) mine.packedA = new float[mcMax * kcMax];
+                for (int item = from; item < to; item++) {
+                    int block = item / parts;
+                    int part = item % parts;
+                    int p0 = rowPanels * block / mBlocks, p1 = rowPanels * (block + 1) / mBlocks;
+                    int ic = p0 * MR;
+                    int mc = Math.min(m, p1 * MR) - ic;
+                    if (mc <= 0) continue;
+                    int q0 = panels * part / parts;
+                    int q1 = panels * (part + 1) / parts;
+                    int first = (int) ((long) (q1 - q0) * block / mBlocks);
+                    for (int kb = 0; kb < kBlocks; kb++) {
+                        int pc = kb * kcMax;
+                        int kc = blocks[kb].kc;
+                        packA(mc, kc, a, aBase + pc * aCs + ic * aRs, aRs, aCs, mine.packedA);
+                        macroKernel(mc, kc, q0, q1, first, mine.packedA, blocks[kb], alpha, kb == 0 ? beta : 1f,
+                                c, cBlock + ic * cRs, cRs, cCs, mine.tile);
+                    }
+                }
+            });
+        }
+    }
+
     /** A KC x NC block of B being packed into NR-column micro-panels, on demand when shared by threads. */
     private static final class PackedB {
         private static final int NOT_PACKED = 0, PACKING = 1, PACKED = 2;
@@ -239,10 +313,16 @@ public final class CpuGemm {
         final float[] src;
         final int base, rs, cs;
         final float[] panels;
+        /** Where this block's panels start in {@link #panels}. */
+        final int offset;
         /** Per panel: NOT_PACKED, PACKING or PACKED; null when the whole block was packed up front. */
         final AtomicIntegerArray state;
 
         PackedB(int kc, int nc, float[] src, int base, int rs, int cs, float[] panels, boolean onDemand) {
+            this(kc, nc, src, base, rs, cs, panels, 0, onDemand);
+        }
+
+        PackedB(int kc, int nc, float[] src, int base, int rs, int cs, float[] panels, int offset, boolean onDemand) {
             this.kc = kc;
             this.nc = nc;
             this.src = src;
@@ -250,6 +330,7 @@ public final class CpuGemm {
             this.rs = rs;
             this.cs = cs;
             this.panels = panels;
+            this.offset = offset;
             this.state = onDemand ? new AtomicIntegerArray(ceilDiv(nc, NR)) : null;
         }
 
@@ -257,7 +338,7 @@ public final class CpuGemm {
         void ensurePacked(int q) {
             if (state == null || state.get(q) == PACKED) return;
             if (state.compareAndSet(q, NOT_PACKED, PACKING)) {
-                packB(kc, q * NR, Math.min(nc, (q + 1) * NR), src, base, rs, cs, panels);
+                packB(kc, q * NR, Math.min(nc, (q + 1) * NR), src, base, rs, cs, panels, offset);
                 state.set(q, PACKED);
             } else {
                 // Another thread is packing it right now: a few microseconds.
@@ -279,7 +360,7 @@ public final class CpuGemm {
             packedB.ensurePacked(q);
             int jr = q * NR;
             int nr = Math.min(NR, packedB.nc - jr);
-            int bIdx = jr * kc;
+            int bIdx = packedB.offset + jr * kc;
             float[] bp = packedB.panels;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
@@ -342,9 +423,14 @@ public final class CpuGemm {
      * past j1 zero.
      */
     static void packB(int kc, int j0, int j1, float[] b, int base, int rs, int cs, float[] dst) {
+        packB(kc, j0, j1, b, base, rs, cs, dst, 0);
+    }
+
+    /** {@link #packB(int, int, int, float[], int, int, int, float[])} into {@code dst} from {@code dstOff} on. */
+    static void packB(int kc, int j0, int j1, float[] b, int base, int rs, int cs, float[] dst, int dstOff) {
         for (int jr = j0; jr < j1; jr += NR) {
             int nr = Math.min(NR, j1 - jr);
-            int d = jr * kc;
+            int d = dstOff + jr * kc;
             if (cs == 1) {
                 // Row-major B: a row of the panel is contiguous.
                 for (int p = 0; p < kc; p++) {

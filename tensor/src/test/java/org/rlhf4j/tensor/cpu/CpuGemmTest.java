@@ -186,6 +186,22 @@ class CpuGemmTest {
     }
 
     @Test
+    void parallelProductsWithSeveralDepthAndColumnBlocksMatchReference() {
+        // Depth above 2 * KC (three k blocks in one round), rows not a multiple of MR or of the thread count, and
+        // one product wide and deep enough to need more than one column block of packed B.
+        Random rnd = new Random(15);
+        int wide = CpuGemm.PACKED_B_BUDGET / 1100 + 100;
+        for (int threads : new int[] {2, 3}) {
+            Parallel.setThreads(threads);
+            checkSgemm(rnd, 1, 301, 130, 1000, Layout.ROW_MAJOR, Layout.ROW_MAJOR, Layout.ROW_MAJOR, false, false, 1f, 0.5f, false);
+            checkSgemm(rnd, 1, 150, 97, 900, Layout.TRANSPOSED, Layout.TRANSPOSED, Layout.ROW_MAJOR, false, false, -1f, 0f, true);
+            checkSgemm(rnd, 1, 37, 300, 800, Layout.ROW_MAJOR, Layout.TRANSPOSED, Layout.GENERAL, false, false, 1f, 1f, false);
+        }
+        Parallel.setThreads(2);
+        checkSgemm(rnd, 1, 13, wide, 1100, Layout.ROW_MAJOR, Layout.ROW_MAJOR, Layout.ROW_MAJOR, false, false, 1f, 0f, false);
+    }
+
+    @Test
     void handlesGeneralStridesOnEveryOperand() {
         Random rnd = new Random(13);
         for (int threads : new int[] {1, 2}) {
