@@ -232,8 +232,11 @@ public final class CpuGemm {
         }
     }
 
-    /** Floats of B packed at once by {@link #blockedParallel}: all of k for as many columns as fit (16 MiB). */
-    static final int PACKED_B_BUDGET = 1 << 22;
+    /** Elements of each source row that {@link #packB} copies at once from a transposed B: one cache line. */
+    static final int TRANSPOSE_DEPTH = 16;
+
+    /** Floats of B packed at once by {@link #blockedParallel}: all of k for as many columns as fit in 4 MiB (L3-resident while both cores sweep it). */
+    static final int PACKED_B_BUDGET = 1 << 20;
 
     /**
      * One product split over the worker threads in a single fork-join round per column block: the threads
@@ -437,12 +440,19 @@ public final class CpuGemm {
                     System.arraycopy(b, base + p * rs + jr, dst, d + p * NR, nr);
                 }
             } else if (rs == 1 && nr == NR) {
-                // Transposed B: write each packed row contiguously, reading NR column streams; the reads
-                // stay in L1 while the written panel (larger than L1) is touched only once.
+                // Transposed B: the NR source rows (columns of B) are cs apart, and when cs is a multiple of
+                // 1 KiB they all fall into one L1 set, so reading them element by element misses on nearly every
+                // load. Copy TRANSPOSE_DEPTH elements of each source row at once into a small buffer (one cache
+                // line per row, read once), then write the packed rows from there.
                 int s = base + jr * cs;
-                for (int p = 0; p < kc; p++) {
-                    int o = d + p * NR;
-                    for (int j = 0; j < NR; j++) dst[o + j] = b[s + j * cs + p];
+                float[] block = new float[NR * TRANSPOSE_DEPTH];
+                for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_DEPTH) {
+                    int depth = Math.min(TRANSPOSE_DEPTH, kc - p0);
+                    for (int j = 0; j < NR; j++) System.arraycopy(b, s + j * cs + p0, block, j * TRANSPOSE_DEPTH, depth);
+                    for (int p = 0; p < depth; p++) {
+                        int o = d + (p0 + p) * NR;
+                        for (int j = 0; j < NR; j++) dst[o + j] = block[j * TRANSPOSE_DEPTH + p];
+                    }
                 }
             } else {
                 for (int p = 0; p < kc; p++) {
