@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,10 +7,7 @@ import java.util.Map;
 import org.rlhf4j.rl.dpo.DpoConfig;
 import org.rlhf4j.rl.dpo.DpoTrainer;
 import org.rlhf4j.rl.dpo.TokenizedPair;
-import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Gpt;
-import org.rlhf4j.transformer.io.HfConfig;
-import org.rlhf4j.transformer.io.ModelDirectory;
 import org.rlhf4j.transformer.io.TrainingCheckpoint;
 import org.rlhf4j.transformer.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -154,44 +150,19 @@ final class DpoCommand extends TrainCommand {
     @Override
     TrainingRun.Session open() throws Exception {
         Gpt policy = model.load(seed);
-        Gpt reference = refModel != null ? ModelFiles.loadLm(refModel, "--ref-model") : model.load(seed); // a second, frozen copy
+        Gpt reference = model.loadReference(refModel, seed);
         Tokenizer tokenizer = model.tokenizer(policy.config().vocabSize());
         List<TokenizedPair> train = Pairs.read(dataset, tokenizer);
         List<TokenizedPair> eval = evalDataset == null ? List.of() : Pairs.read(evalDataset, tokenizer);
         int eos = tokenizer.eosId();
         DpoTrainer trainer = new DpoTrainer(policy, reference, config, train, ModelFiles.padId(tokenizer));
-        Path tokenizerSource = model.tokenizerSource();
-        return new TrainingRun.Session() {
-            @Override
-            public long totalSteps() {
-                return trainer.totalSteps();
-            }
-
-            @Override
-            public long step() {
-                return trainer.step();
-            }
-
+        return new TrainerSession.OfPolicy(trainer.totalSteps(), trainer::step, trainer.optimizer(), model.tokenizerSource(),
+                policy, eos) {
             @Override
             public Map<String, Object> trainStep() {
                 Map<String, Object> m = trainer.trainStep();
-                if (trainer.step() == trainer.totalSteps() && !eval.isEmpty()) m.putAll(trainer.evaluationMetrics(eval));
+                if (atLastStep() && !eval.isEmpty()) m.putAll(trainer.evaluationMetrics(eval));
                 return m;
-            }
-
-            @Override
-            public Map<String, Tensor> modelState() {
-                return policy.stateDict();
-            }
-
-            @Override
-            public Map<String, Tensor> optimizerState() {
-                return trainer.optimizer().state();
-            }
-
-            @Override
-            public long optimizerSteps() {
-                return trainer.optimizer().stepCount();
             }
 
             @Override
@@ -200,17 +171,8 @@ final class DpoCommand extends TrainCommand {
             }
 
             @Override
-            public void restore(TrainingCheckpoint c, long optimizerSteps, Map<String, Object> state) {
-                c.restoreModel(policy);
-                trainer.optimizer().loadState(c.optimizer(), optimizerSteps);
+            void restoreTrainer(TrainingCheckpoint c, Map<String, Object> state) {
                 trainer.restore(Check.longs(state));
-            }
-
-            @Override
-            public void saveModel(Path dir) throws IOException {
-                ModelFiles.copyTokenizer(tokenizerSource, dir);
-                policy.eval();
-                ModelDirectory.save(policy, HfConfig.of(policy.config(), eos, eos), dir);
             }
 
             @Override

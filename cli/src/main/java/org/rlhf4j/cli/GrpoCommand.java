@@ -14,10 +14,7 @@ import org.rlhf4j.rl.reward.RewardModel;
 import org.rlhf4j.rl.tasks.Arithmetic;
 import org.rlhf4j.rl.tasks.SyntheticSentiment;
 import org.rlhf4j.tensor.DType;
-import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Gpt;
-import org.rlhf4j.transformer.io.HfConfig;
-import org.rlhf4j.transformer.io.ModelDirectory;
 import org.rlhf4j.transformer.io.TrainingCheckpoint;
 import org.rlhf4j.transformer.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -200,43 +197,17 @@ final class GrpoCommand extends TrainCommand {
     @Override
     TrainingRun.Session open() throws Exception {
         Gpt policy = model.load(seed);
-        Gpt reference = beta == 0 ? null : refModel != null ? ModelFiles.loadLm(refModel, "--ref-model") : model.load(seed);
+        Gpt reference = beta == 0 ? null : model.loadReference(refModel, seed);
         Tokenizer tokenizer = model.tokenizer(policy.config().vocabSize());
         int pad = ModelFiles.padId(tokenizer), eos = tokenizer.eosId();
         Prompts prompts = Prompts.read(dataset, tokenizer, config.promptsPerStep(), seed, maxCompletionLength,
                 policy.config().contextLength(), "--max-completion-length");
         long total = maxSteps > 0 ? maxSteps : prompts.stepsFor(numTrainEpochs);
         GrpoTrainer trainer = new GrpoTrainer(policy, reference, rewardFunction(rewardFuncs, tokenizer, pad), config, eos, pad);
-        Path tokenizerSource = model.tokenizerSource();
-        return new TrainingRun.Session() {
-            @Override
-            public long totalSteps() {
-                return total;
-            }
-
-            @Override
-            public long step() {
-                return trainer.step();
-            }
-
+        return new TrainerSession.OfPolicy(total, trainer::step, trainer.optimizer(), model.tokenizerSource(), policy, eos) {
             @Override
             public Map<String, Object> trainStep() {
                 return trainer.trainStep(prompts.forStep(trainer.step()));
-            }
-
-            @Override
-            public Map<String, Tensor> modelState() {
-                return policy.stateDict();
-            }
-
-            @Override
-            public Map<String, Tensor> optimizerState() {
-                return trainer.optimizer().state();
-            }
-
-            @Override
-            public long optimizerSteps() {
-                return trainer.optimizer().stepCount();
             }
 
             @Override
@@ -245,17 +216,8 @@ final class GrpoCommand extends TrainCommand {
             }
 
             @Override
-            public void restore(TrainingCheckpoint c, long optimizerSteps, Map<String, Object> state) {
-                c.restoreModel(policy);
-                trainer.optimizer().loadState(c.optimizer(), optimizerSteps);
+            void restoreTrainer(TrainingCheckpoint c, Map<String, Object> state) {
                 trainer.restore(c.step());
-            }
-
-            @Override
-            public void saveModel(Path dir) throws IOException {
-                ModelFiles.copyTokenizer(tokenizerSource, dir);
-                policy.eval();
-                ModelDirectory.save(policy, HfConfig.of(policy.config(), eos, eos), dir);
             }
 
             @Override

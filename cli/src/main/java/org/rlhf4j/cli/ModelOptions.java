@@ -50,6 +50,11 @@ final class ModelOptions {
         return fresh;
     }
 
+    /** The reference model: the {@code refModel} directory when given, else a second copy of the starting model. */
+    Gpt loadReference(Path refModel, long seed) throws IOException {
+        return refModel != null ? ModelFiles.loadLm(refModel, "--ref-model") : load(seed);
+    }
+
     /** Where the tokenizer files are (null for the byte-level tokenizer). */
     Path tokenizerSource() {
         return model != null ? model : tokenizerDir;

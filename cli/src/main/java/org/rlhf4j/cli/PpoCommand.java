@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,8 +9,6 @@ import org.rlhf4j.rl.ppo.PpoTrainer;
 import org.rlhf4j.rl.reward.RewardModel;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Gpt;
-import org.rlhf4j.transformer.io.HfConfig;
-import org.rlhf4j.transformer.io.ModelDirectory;
 import org.rlhf4j.transformer.io.TrainingCheckpoint;
 import org.rlhf4j.transformer.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -196,7 +193,7 @@ final class PpoCommand extends TrainCommand {
     @Override
     TrainingRun.Session open() throws Exception {
         Gpt policy = model.load(seed);
-        Gpt reference = refModel != null ? ModelFiles.loadLm(refModel, "--ref-model") : model.load(seed);
+        Gpt reference = model.loadReference(refModel, seed);
         RewardModel scorer = ModelFiles.loadRewardModel(rewardModel, "--reward-model");
         RewardModel value = valueModel != null ? ModelFiles.loadRewardModel(valueModel, "--value-model") : scorer.copy();
         for (RewardModel rm : new RewardModel[] {scorer, value}) {
@@ -214,18 +211,7 @@ final class PpoCommand extends TrainCommand {
         int eos = tokenizer.eosId();
         PpoTrainer trainer = new PpoTrainer(policy, reference, value, PpoTrainer.rewardModelScorer(scorer), config, eos,
                 ModelFiles.padId(tokenizer));
-        Path tokenizerSource = model.tokenizerSource();
-        return new TrainingRun.Session() {
-            @Override
-            public long totalSteps() {
-                return total;
-            }
-
-            @Override
-            public long step() {
-                return trainer.step();
-            }
-
+        return new TrainerSession.OfPolicy(total, trainer::step, trainer.optimizer(), model.tokenizerSource(), policy, eos) {
             @Override
             public Map<String, Object> trainStep() {
                 return trainer.trainStep(prompts.forStep(trainer.step()));
@@ -240,13 +226,15 @@ final class PpoCommand extends TrainCommand {
             }
 
             @Override
-            public Map<String, Tensor> optimizerState() {
-                return trainer.optimizer().state();
-            }
-
-            @Override
-            public long optimizerSteps() {
-                return trainer.optimizer().stepCount();
+            void restoreModels(TrainingCheckpoint c) {
+                Map<String, Tensor> p = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+                for (var e : c.model().entrySet()) {
+                    if (e.getKey().startsWith("policy.")) p.put(e.getKey().substring(7), e.getValue());
+                    else if (e.getKey().startsWith("value.")) v.put(e.getKey().substring(6), e.getValue());
+                    else throw new IllegalArgumentException("tensor '" + e.getKey() + "' is neither policy. nor value.");
+                }
+                policy.loadStateDict(p, "checkpoint policy");
+                value.loadStateDict(v, "checkpoint value model");
             }
 
             @Override
@@ -258,24 +246,8 @@ final class PpoCommand extends TrainCommand {
             }
 
             @Override
-            public void restore(TrainingCheckpoint c, long optimizerSteps, Map<String, Object> state) {
-                Map<String, Tensor> p = new LinkedHashMap<>(), v = new LinkedHashMap<>();
-                for (var e : c.model().entrySet()) {
-                    if (e.getKey().startsWith("policy.")) p.put(e.getKey().substring(7), e.getValue());
-                    else if (e.getKey().startsWith("value.")) v.put(e.getKey().substring(6), e.getValue());
-                    else throw new IllegalArgumentException("tensor '" + e.getKey() + "' is neither policy. nor value.");
-                }
-                policy.loadStateDict(p, "checkpoint policy");
-                value.loadStateDict(v, "checkpoint value model");
-                trainer.optimizer().loadState(c.optimizer(), optimizerSteps);
+            void restoreTrainer(TrainingCheckpoint c, Map<String, Object> state) {
                 trainer.restore(c.step(), ((Number) state.get("kl_coef")).doubleValue());
-            }
-
-            @Override
-            public void saveModel(Path dir) throws IOException {
-                ModelFiles.copyTokenizer(tokenizerSource, dir);
-                policy.eval();
-                ModelDirectory.save(policy, HfConfig.of(policy.config(), eos, eos), dir);
             }
 
             @Override

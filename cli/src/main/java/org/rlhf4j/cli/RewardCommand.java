@@ -136,22 +136,11 @@ final class RewardCommand extends TrainCommand {
         List<TokenizedPair> train = Pairs.read(dataset, tokenizer);
         List<TokenizedPair> eval = evalDataset == null ? List.of() : Pairs.read(evalDataset, tokenizer);
         RewardTrainer trainer = new RewardTrainer(rm, config, train, ModelFiles.padId(tokenizer));
-        Path tokenizerSource = model.tokenizerSource();
-        return new TrainingRun.Session() {
-            @Override
-            public long totalSteps() {
-                return trainer.totalSteps();
-            }
-
-            @Override
-            public long step() {
-                return trainer.step();
-            }
-
+        return new TrainerSession(trainer.totalSteps(), trainer::step, trainer.optimizer(), model.tokenizerSource()) {
             @Override
             public Map<String, Object> trainStep() {
                 Map<String, Object> m = trainer.trainStep();
-                if (trainer.step() == trainer.totalSteps() && !eval.isEmpty()) m.putAll(trainer.evaluationMetrics(eval));
+                if (atLastStep() && !eval.isEmpty()) m.putAll(trainer.evaluationMetrics(eval));
                 return m;
             }
 
@@ -161,13 +150,8 @@ final class RewardCommand extends TrainCommand {
             }
 
             @Override
-            public Map<String, Tensor> optimizerState() {
-                return trainer.optimizer().state();
-            }
-
-            @Override
-            public long optimizerSteps() {
-                return trainer.optimizer().stepCount();
+            void restoreModels(TrainingCheckpoint c) {
+                rm.loadStateDict(c.model(), "checkpoint");
             }
 
             @Override
@@ -176,15 +160,12 @@ final class RewardCommand extends TrainCommand {
             }
 
             @Override
-            public void restore(TrainingCheckpoint c, long optimizerSteps, Map<String, Object> state) {
-                rm.loadStateDict(c.model(), "checkpoint");
-                trainer.optimizer().loadState(c.optimizer(), optimizerSteps);
+            void restoreTrainer(TrainingCheckpoint c, Map<String, Object> state) {
                 trainer.restore(Check.longs(state));
             }
 
             @Override
-            public void saveModel(Path dir) throws IOException {
-                ModelFiles.copyTokenizer(tokenizerSource, dir);
+            void saveWeights(Path dir) throws IOException {
                 rm.eval();
                 rm.save(dir);
             }

@@ -8,10 +8,8 @@ import java.util.List;
 import java.util.Map;
 import org.rlhf4j.rl.data.Datasets;
 import org.rlhf4j.rl.data.SftRecord;
-import org.rlhf4j.tensor.Tensor;
+import org.rlhf4j.tensor.Generator;
 import org.rlhf4j.transformer.gpt.Gpt;
-import org.rlhf4j.transformer.io.HfConfig;
-import org.rlhf4j.transformer.io.ModelDirectory;
 import org.rlhf4j.transformer.io.TrainingCheckpoint;
 import org.rlhf4j.transformer.sft.SftConfig;
 import org.rlhf4j.transformer.sft.SftExample;
@@ -151,43 +149,18 @@ final class SftCommand extends TrainCommand {
         List<SftExample> eval = evalDataset == null ? List.of() : examples(evalDataset, tokenizer);
         int pad = ModelFiles.padId(tokenizer), eos = tokenizer.eosId();
         SftTrainer trainer = new SftTrainer(gpt, config, train, eval, pad, eos);
-        Path tokenizerSource = model.tokenizerSource();
-        return new TrainingRun.Session() {
-            @Override
-            public long totalSteps() {
-                return trainer.totalSteps();
-            }
-
-            @Override
-            public long step() {
-                return trainer.step();
-            }
-
+        return new TrainerSession.OfPolicy(trainer.totalSteps(), trainer::step, trainer.optimizer(), model.tokenizerSource(),
+                gpt, eos) {
             @Override
             public Map<String, Object> trainStep() {
                 Map<String, Object> m = trainer.trainStep();
-                boolean evalNow = evalSteps > 0 && trainer.step() % evalSteps == 0 || trainer.step() == trainer.totalSteps();
+                boolean evalNow = evalSteps > 0 && trainer.step() % evalSteps == 0 || atLastStep();
                 if (evalNow && !eval.isEmpty()) m.put("eval_loss", trainer.evaluate());
                 return m;
             }
 
             @Override
-            public Map<String, Tensor> modelState() {
-                return gpt.stateDict();
-            }
-
-            @Override
-            public Map<String, Tensor> optimizerState() {
-                return trainer.optimizer().state();
-            }
-
-            @Override
-            public long optimizerSteps() {
-                return trainer.optimizer().stepCount();
-            }
-
-            @Override
-            public Map<String, org.rlhf4j.tensor.Generator> generators() {
+            public Map<String, Generator> generators() {
                 return Map.of("dropout", gpt.generator());
             }
 
@@ -197,18 +170,8 @@ final class SftCommand extends TrainCommand {
             }
 
             @Override
-            public void restore(TrainingCheckpoint c, long optimizerSteps, Map<String, Object> state) {
-                c.restoreModel(gpt);
-                trainer.optimizer().loadState(c.optimizer(), optimizerSteps);
-                c.restoreGenerators(Map.of("dropout", gpt.generator()));
+            void restoreTrainer(TrainingCheckpoint c, Map<String, Object> state) {
                 trainer.restore(Check.longs(state));
-            }
-
-            @Override
-            public void saveModel(Path dir) throws IOException {
-                ModelFiles.copyTokenizer(tokenizerSource, dir);
-                gpt.eval();
-                ModelDirectory.save(gpt, HfConfig.of(gpt.config(), eos, eos), dir);
             }
 
             @Override
