@@ -514,6 +514,14 @@ public final class CudaBackend implements Backend {
         fused.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
 
+    /** All the parameters in one launch of the multi-tensor kernel. */
+    @Override
+    public void adamw(java.util.List<Tensor> params, java.util.List<Tensor> grads, java.util.List<Tensor> ms,
+                      java.util.List<Tensor> vs, double lr, double beta1, double beta2, double eps, double weightDecay,
+                      long step) {
+        fused.adamw(params, grads, ms, vs, lr, beta1, beta2, eps, weightDecay, step);
+    }
+
     @Override
     public String toString() {
         return "CudaBackend[" + device + ", " + context.name() + "]";

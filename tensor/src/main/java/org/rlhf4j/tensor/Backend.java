@@ -120,4 +120,17 @@ public interface Backend {
     /** One AdamW step in place (decoupled weight decay, bias correction). */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
                double weightDecay, long step);
+
+    /**
+     * One AdamW step over several parameters that share the hyper-parameters: list element i of each list
+     * belongs to parameter i, every update is the one {@link #adamw} makes. A backend may do them all in one
+     * launch; the default updates them one by one.
+     */
+    default void adamw(java.util.List<Tensor> params, java.util.List<Tensor> grads, java.util.List<Tensor> ms,
+                       java.util.List<Tensor> vs, double lr, double beta1, double beta2, double eps, double weightDecay,
+                       long step) {
+        for (int i = 0; i < params.size(); i++) {
+            adamw(params.get(i), grads.get(i), ms.get(i), vs.get(i), lr, beta1, beta2, eps, weightDecay, step);
+        }
+    }
 }

@@ -225,4 +225,35 @@ public final class NnOps {
         if (step < 1) throw new IllegalArgumentException("adamw: step must be >= 1, found " + step);
         param.backend().adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
+
+    /**
+     * One fused AdamW step over several parameters with the same hyper-parameters (in one launch where the
+     * backend can): element i of each list belongs to parameter i. Every parameter is checked as
+     * {@link #adamw(Tensor, Tensor, Tensor, Tensor, double, double, double, double, double, long)} checks it,
+     * and all must be on one device, before anything is written.
+     */
+    public static void adamw(java.util.List<Tensor> params, java.util.List<Tensor> grads, java.util.List<Tensor> ms,
+                             java.util.List<Tensor> vs, double lr, double beta1, double beta2, double eps,
+                             double weightDecay, long step) {
+        int n = params.size();
+        if (grads.size() != n || ms.size() != n || vs.size() != n) {
+            throw new IllegalArgumentException("adamw: " + n + " parameters but " + grads.size() + " gradients, "
+                    + ms.size() + " first moments and " + vs.size() + " second moments");
+        }
+        if (step < 1) throw new IllegalArgumentException("adamw: step must be >= 1, found " + step);
+        if (n == 0) return;
+        for (int i = 0; i < n; i++) {
+            Tensor param = params.get(i);
+            requireFloat("adamw", param, "param " + i);
+            if (!param.device().equals(params.get(0).device())) {
+                throw new IllegalArgumentException("adamw: param " + i + " is on " + param.device() + ", param 0 on "
+                        + params.get(0).device());
+            }
+            for (Tensor t : new Tensor[] {grads.get(i), ms.get(i), vs.get(i)}) {
+                requireSame("adamw", param, "param " + i, t, "its state");
+                requireShape("adamw", t, "gradient/state of param " + i, param.shape());
+            }
+        }
+        params.get(0).backend().adamw(params, grads, ms, vs, lr, beta1, beta2, eps, weightDecay, step);
+    }
 }

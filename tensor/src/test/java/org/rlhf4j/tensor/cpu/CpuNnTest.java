@@ -701,6 +701,50 @@ class CpuNnTest {
                 () -> CpuNn.adamw(p64, p64, m64, v64, lr, b1, b2, eps, wd, 0));
     }
 
+    @Test
+    void adamwOverSeveralParametersIsEachParametersOwnUpdate() {
+        // The multi-tensor form against one single-tensor call per parameter (itself checked above against the
+        // written-out PyTorch step): same bits, for parameters of different sizes, one of them a strided view.
+        double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.01;
+        int[] sizes = {1, 17, 1000};
+        java.util.List<Tensor> ps = new java.util.ArrayList<>(), gs = new java.util.ArrayList<>(),
+                ms = new java.util.ArrayList<>(), vs = new java.util.ArrayList<>();
+        java.util.List<Tensor> qs = new java.util.ArrayList<>(), ns = new java.util.ArrayList<>(),
+                ws = new java.util.ArrayList<>();
+        for (int i = 0; i < sizes.length; i++) {
+            Tensor init = randn32(140 + i, 1, sizes[i]).to(DType.F32);
+            ps.add(Tensor.zeros(DType.F32, sizes[i] + 2).narrow(0, 2, sizes[i]).copyFrom(init));
+            qs.add(init.contiguous().mul(1.0));
+            gs.add(randn32(150 + i, 1, sizes[i]).to(DType.F32));
+            ms.add(Tensor.zeros(DType.F32, sizes[i]));
+            vs.add(Tensor.zeros(DType.F32, sizes[i]));
+            ns.add(Tensor.zeros(DType.F32, sizes[i]));
+            ws.add(Tensor.zeros(DType.F32, sizes[i]));
+        }
+        for (long step = 1; step <= 3; step++) {
+            org.rlhf4j.tensor.NnOps.adamw(ps, gs, ms, vs, lr, b1, b2, eps, wd, step);
+            for (int i = 0; i < sizes.length; i++) {
+                org.rlhf4j.tensor.NnOps.adamw(qs.get(i), gs.get(i), ns.get(i), ws.get(i), lr, b1, b2, eps, wd, step);
+            }
+            for (int i = 0; i < sizes.length; i++) {
+                assertArrayEquals(qs.get(i).toFloatArray(), ps.get(i).toFloatArray(), "param " + i + " step " + step);
+                assertArrayEquals(ns.get(i).toFloatArray(), ms.get(i).toFloatArray(), "m " + i + " step " + step);
+                assertArrayEquals(ws.get(i).toFloatArray(), vs.get(i).toFloatArray(), "v " + i + " step " + step);
+            }
+        }
+        // Bad input is refused before any parameter is written.
+        float[] before = ps.get(0).toFloatArray();
+        var badShape = java.util.List.of(ps.get(0), ps.get(1));
+        var wrongGrads = java.util.List.of(gs.get(0), gs.get(2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> org.rlhf4j.tensor.NnOps.adamw(
+                badShape, wrongGrads, java.util.List.of(ms.get(0), ms.get(1)), java.util.List.of(vs.get(0), vs.get(1)),
+                lr, b1, b2, eps, wd, 4));
+        assertTrue(e.getMessage().contains("adamw"), e.getMessage());
+        assertArrayEquals(before, ps.get(0).toFloatArray(), "nothing written after a refused call");
+        assertThrows(IllegalArgumentException.class, () -> org.rlhf4j.tensor.NnOps.adamw(ps, gs.subList(0, 2), ms, vs,
+                lr, b1, b2, eps, wd, 4));
+    }
+
     // =====================================================================================================
     // the two F32 twins, side by side (only when the Vector API is active)
     // =====================================================================================================

@@ -1,9 +1,11 @@
 package org.rlhf4j.transformer.optim;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.BiPredicate;
@@ -12,8 +14,9 @@ import org.rlhf4j.tensor.NnOps;
 import org.rlhf4j.tensor.Tensor;
 
 /**
- * AdamW (Loshchilov and Hutter), with PyTorch's {@code torch.optim.AdamW} semantics, one fused
- * {@link NnOps#adamw} call per parameter:
+ * AdamW (Loshchilov and Hutter), with PyTorch's {@code torch.optim.AdamW} semantics, through the fused
+ * multi-tensor {@link NnOps#adamw(List, List, List, List, double, double, double, double, double, long)}: one call
+ * for the parameters with weight decay and one for those without (on a GPU, one launch each):
  *
  * <pre>
  *   p = p - lr * wd * p                                  (decoupled weight decay; wd = 0 for no-decay parameters)
@@ -155,15 +158,23 @@ public final class AdamW {
             }
         }
         step++;
-        for (var e : parameters.entrySet()) {
-            String name = e.getKey();
-            Variable p = e.getValue();
-            Tensor g = p.grad();
-            if (g == null) continue;
-            Tensor m = expAvg.computeIfAbsent(name, k -> Tensor.zerosLike(p.data()));
-            Tensor v = expAvgSq.computeIfAbsent(name, k -> Tensor.zerosLike(p.data()));
-            double wd = decays.get(name) ? config.weightDecay() : 0.0;
-            NnOps.adamw(p.data(), g, m, v, learningRate, config.beta1(), config.beta2(), config.eps(), wd, step);
+        // Two groups, with and without weight decay, each one multi-tensor call (one launch on a GPU); the
+        // updates are independent, so grouping changes no result.
+        for (boolean decayed : new boolean[] {true, false}) {
+            List<Tensor> params = new ArrayList<>(), grads = new ArrayList<>(), ms = new ArrayList<>(),
+                    vs = new ArrayList<>();
+            for (var e : parameters.entrySet()) {
+                String name = e.getKey();
+                Variable p = e.getValue();
+                if (p.grad() == null || decays.get(name) != decayed) continue;
+                params.add(p.data());
+                grads.add(p.grad());
+                ms.add(expAvg.computeIfAbsent(name, k -> Tensor.zerosLike(p.data())));
+                vs.add(expAvgSq.computeIfAbsent(name, k -> Tensor.zerosLike(p.data())));
+            }
+            if (params.isEmpty()) continue;
+            double wd = decayed ? config.weightDecay() : 0.0;
+            NnOps.adamw(params, grads, ms, vs, learningRate, config.beta1(), config.beta2(), config.eps(), wd, step);
         }
     }
 
