@@ -2,15 +2,10 @@ package org.rlhf4j.kernels.attention;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.rlhf4j.kernels.PythonCheck;
 
 /**
  * Runs the attention PTX itself (every kernel of attention_f32.ptx and attention_bf16.ptx, with tails and left
@@ -18,28 +13,12 @@ import org.junit.jupiter.api.Test;
  * logic is checked in the normal build without a GPU. Skips, saying so, when python3 with NumPy is missing.
  */
 class AttentionPtxInterpreterTest {
-    private static boolean pythonWithNumpy() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
-    }
-
     @Test
     void attentionKernelsMatchNumpyOnTheInterpreter() throws Exception {
-        assumeTrue(pythonWithNumpy(), "python3 with NumPy is not installed: the attention PTX interpreter check did not run");
-        Path script = Paths.get("src/ptxgen/check_attention_ptx.py");
-        if (!Files.exists(script)) script = Paths.get("kernels").resolve(script);
-        Process p = new ProcessBuilder("python3", script.toString(), "--ci").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean finished = p.waitFor(900, TimeUnit.SECONDS);
-        System.out.println(out);
-        assertTrue(finished, "the interpreter check did not finish in 15 minutes");
-        assertTrue(out.contains(" ok "), "no check ran:\n" + out);
-        assertEquals(0, p.exitValue(), "kernels that disagree with the reference:\n" + out.lines()
-                .filter(l -> l.contains("FAIL") || l.contains("Error")).reduce("", (a, b) -> a + b + "\n"));
+        PythonCheck.Result r = PythonCheck.run("the attention PTX interpreter check", "src/ptxgen/check_attention_ptx.py",
+                Duration.ofMinutes(15), "--ci");
+        assertTrue(r.output().contains(" ok "), "no check ran:\n" + r.output());
+        assertEquals(0, r.exitValue(), "kernels that disagree with the reference:\n"
+                + r.lines(l -> l.contains("FAIL") || l.contains("Error")));
     }
 }
