@@ -42,12 +42,22 @@ public final class PythonCheck {
         if (!Files.exists(path)) path = Paths.get("kernels").resolve(path);
         List<String> command = new ArrayList<>(List.of("python3", path.toString()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean finished = p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS);
-        System.out.println(out);
-        assertTrue(finished, "the interpreter check did not finish in " + timeout.toMinutes() + " minutes");
-        return new Result(out, p.exitValue());
+        // Output goes to a file, not a pipe, so that a hanging script cannot block the read and the timeout applies.
+        Path log = Files.createTempFile("python-check", ".log");
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean finished = p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS);
+            if (!finished) {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            System.out.println(out);
+            assertTrue(finished, "the interpreter check did not finish in " + timeout.toMinutes() + " minutes");
+            return new Result(out, p.exitValue());
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 
     private static boolean pythonWithNumpy() {
