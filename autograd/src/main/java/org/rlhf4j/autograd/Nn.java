@@ -1,5 +1,6 @@
 package org.rlhf4j.autograd;
 
+import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.NnOps;
 import org.rlhf4j.tensor.Tensor;
 
@@ -57,11 +58,29 @@ public final class Nn {
      * real tokens, -inf for left padding).
      */
     public static Variable attention(Variable q, Variable k, Variable v, Tensor padMask, double scale) {
+        if (Autocast.lowers(q.data())) return attentionBf16(q, k, v, padMask, scale);
         Tensor[] r = NnOps.attention(q.data(), k.data(), v.data(), padMask, scale);
         Tensor out = r[0], lse = r[1];
         return Function.record("attention", out, new Variable[] {q, k, v},
                 new Tensor[] {q.data(), k.data(), v.data(), out, lse, padMask},
                 (g, s, needs) -> NnOps.attentionBackward(g, s[0], s[1], s[2], s[3], s[4], s[5], scale));
+    }
+
+    /**
+     * Mixed-precision attention (see {@link Precision#BF16}): BF16 copies of q, k, v in, F32 accumulation, the BF16
+     * output widened to F32; the saved logsumexp is F32. Backward rounds the incoming gradient to BF16 and widens
+     * dq, dk, dv.
+     */
+    private static Variable attentionBf16(Variable q, Variable k, Variable v, Tensor padMask, double scale) {
+        Tensor q16 = q.data().to(DType.BF16), k16 = k.data().to(DType.BF16), v16 = v.data().to(DType.BF16);
+        Tensor[] r = NnOps.attention(q16, k16, v16, padMask, scale);
+        Tensor out16 = r[0], lse = r[1];
+        return Function.record("attention", out16.to(DType.F32), new Variable[] {q, k, v},
+                new Tensor[] {q16, k16, v16, out16, lse, padMask},
+                (g, s, needs) -> {
+                    Tensor[] d16 = NnOps.attentionBackward(g.to(DType.BF16), s[0], s[1], s[2], s[3], s[4], s[5], scale);
+                    return new Tensor[] {d16[0].to(DType.F32), d16[1].to(DType.F32), d16[2].to(DType.F32)};
+                });
     }
 
     /** Rows of {@code weight [V, C]} picked by {@code ids} (I32, any shape) -> {@code [..ids, C]}. */

@@ -16,6 +16,19 @@ public final class Backends {
         return CpuBackend.INSTANCE;
     }
 
+    /**
+     * Makes {@code backend} the one that drives its device, ahead of any ServiceLoader provider (a stand-in device
+     * in tests, or a backend built by hand). Fails if that device already has a different backend.
+     */
+    public static void install(Backend backend) {
+        Device device = backend.device();
+        if (device.isCpu()) throw new IllegalArgumentException("install: the CPU backend is built in");
+        Backend old = OPEN.putIfAbsent(device, backend);
+        if (old != null && old != backend) {
+            throw new IllegalStateException("install: " + device + " already has a backend (" + old.getClass().getName() + ")");
+        }
+    }
+
     /** The backend driving {@code device}; fails with a clear message when there is none. */
     public static Backend forDevice(Device device) {
         if (device.isCpu()) return CpuBackend.INSTANCE;

@@ -161,7 +161,14 @@ public final class NnOps {
         requireShape(op, k, "k", q.shape());
         requireShape(op, v, "v", q.shape());
         if (mask != null) {
-            requireSame(op, q, "q", mask, "mask");
+            if (q.dtype() == DType.BF16 && mask.dtype() == DType.F32) {
+                // BF16 q may take an F32 mask (the mask is added to F32 scores)
+                if (!mask.device().equals(q.device())) {
+                    throw new IllegalArgumentException(op + ": q is on " + q.device() + " but mask on " + mask.device());
+                }
+            } else {
+                requireSame(op, q, "q", mask, "mask");
+            }
             requireShape(op, mask, "mask", q.size(0), q.size(2));
         }
     }
@@ -170,7 +177,8 @@ public final class NnOps {
     public static Tensor[] attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
         checkAttention("attention", q, k, v, mask);
         Tensor out = Tensor.empty(q.dtype(), q.device(), q.shape());
-        Tensor lse = Tensor.empty(q.dtype(), q.device(), q.size(0), q.size(1), q.size(2));
+        // BF16 q, k, v keep an F32 logsumexp: the backward recomputes the probabilities from it
+        Tensor lse = Tensor.empty(q.dtype() == DType.BF16 ? DType.F32 : q.dtype(), q.device(), q.size(0), q.size(1), q.size(2));
         q.backend().attention(out, lse, q, k, v, mask, scale);
         return new Tensor[] {out, lse};
     }

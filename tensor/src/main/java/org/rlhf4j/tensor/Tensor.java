@@ -264,6 +264,18 @@ public final class Tensor {
     // =====================================================================================================
 
     /**
+     * This tensor's geometry (shape, strides, offset) over another storage of the same dtype and at least its size:
+     * for a backend that hands its storage's contents to another backend under that one's device.
+     */
+    public Tensor withStorage(Storage other) {
+        if (other.dtype() != dtype() || other.size() != storage.size()) {
+            throw new IllegalArgumentException("withStorage: expected a " + dtype() + " storage of " + storage.size()
+                    + " elements, found " + other.dtype() + " of " + other.size());
+        }
+        return new Tensor(other, shape, strides, offset);
+    }
+
+    /**
      * A view with explicit geometry over the same storage. Checks that every element it can reach lies inside
      * the storage.
      */
@@ -1080,8 +1092,17 @@ public final class Tensor {
      * ({@code x.transpose(-1, -2)}): no copy is made.
      */
     public Tensor matmul(Tensor other) {
+        return matmul(other, dtype());
+    }
+
+    /**
+     * {@link #matmul(Tensor)} with an output of {@code outType}: the operands' dtype, or F32 for BF16 operands
+     * (a mixed-precision product: BF16 inputs, F32 accumulation and output).
+     */
+    public Tensor matmul(Tensor other, DType outType) {
         requireCompatible("matmul", other);
         requireFloat("matmul");
+        requireGemmOutput("matmul", dtype(), outType);
         if (dim() < 2 || other.dim() < 2) {
             throw new IllegalArgumentException("matmul: " + Shapes.str(shape) + " x " + Shapes.str(other.shape)
                     + ": both operands need at least 2 dimensions");
@@ -1096,11 +1117,19 @@ public final class Tensor {
         int[] outShape = Arrays.copyOf(batchShape, batchShape.length + 2);
         outShape[batchShape.length] = m;
         outShape[batchShape.length + 1] = n;
-        Tensor out = empty(dtype(), device(), outShape);
+        Tensor out = empty(outType, device(), outShape);
         Tensor a3 = asBatch(this, batchShape, batch, m, k);
         Tensor b3 = asBatch(other, batchShape, batch, k, n);
         backend().gemm(out.view(batch, m, n), a3, b3, 1.0, 0.0);
         return out;
+    }
+
+    /** A product's output has its operands' dtype, or F32 or BF16 when they are BF16. */
+    private static void requireGemmOutput(String op, DType operands, DType out) {
+        if (out != operands && !(operands == DType.BF16 && out == DType.F32)) {
+            throw new IllegalArgumentException(op + ": " + operands + " operands cannot give a " + out + " output (the "
+                    + "output has the operands' dtype, or F32 for BF16 operands)");
+        }
     }
 
     private static Tensor asBatch(Tensor t, int[] batchShape, int batch, int rows, int cols) {
@@ -1117,8 +1146,11 @@ public final class Tensor {
      */
     public static Tensor gemm(Tensor c, Tensor a, Tensor b, double alpha, double beta) {
         a.requireCompatible("gemm", b);
-        a.requireCompatible("gemm", c);
+        if (!c.device().equals(a.device())) {
+            throw new IllegalArgumentException("gemm: devices " + a.device() + " and " + c.device() + " differ");
+        }
         a.requireFloat("gemm");
+        requireGemmOutput("gemm", a.dtype(), c.dtype());
         boolean batched = a.dim() == 3;
         int r = batched ? 3 : 2;
         if (a.dim() != r || b.dim() != r || c.dim() != r || (a.dim() != 2 && a.dim() != 3)) {

@@ -43,6 +43,10 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    private static Tensor f32(Tensor t) {
+        return t == null ? null : t.to(DType.F32);
+    }
+
     private static CpuStorage st(Tensor t) {
         return (CpuStorage) t.storage();
     }
@@ -427,6 +431,13 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gemm(Tensor c, Tensor a, Tensor b, double alpha, double beta) {
+        if (a.dtype() == DType.BF16) {
+            // BF16 operands: exact widening to F32, an F32 product, and the output rounded once if it is BF16
+            Tensor c32 = c.dtype() == DType.F32 ? c : beta == 0 ? Tensor.empty(DType.F32, c.shape()) : c.to(DType.F32);
+            gemm(c32, a.to(DType.F32), b.to(DType.F32), alpha, beta);
+            if (c32 != c) copy(c, c32);
+            return;
+        }
         computable("gemm", c, a, b);
         int batch = c.size(0), m = c.size(1), n = c.size(2), k = a.size(2);
         if (c.dtype() == DType.F32) {
@@ -590,6 +601,13 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+        if (q.dtype() == DType.BF16) {
+            // BF16 q, k, v (and out): widened to F32 exactly, computed in F32, out rounded once; lse stays F32
+            Tensor out32 = Tensor.empty(DType.F32, out.shape());
+            attention(out32, lse, f32(q), f32(k), f32(v), f32(mask), scale);
+            copy(out, out32);
+            return;
+        }
         computable("attention", out, lse, q, k, v, mask);
         CpuAttention.attention(out, lse, q, k, v, mask, scale);
     }
@@ -597,6 +615,15 @@ public final class CpuBackend implements Backend {
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
                                   Tensor out, Tensor lse, Tensor mask, double scale) {
+        if (q.dtype() == DType.BF16) {
+            Tensor dq32 = Tensor.empty(DType.F32, dq.shape()), dk32 = Tensor.empty(DType.F32, dk.shape());
+            Tensor dv32 = Tensor.empty(DType.F32, dv.shape());
+            attentionBackward(dq32, dk32, dv32, f32(dout), f32(q), f32(k), f32(v), f32(out), lse, f32(mask), scale);
+            copy(dq, dq32);
+            copy(dk, dk32);
+            copy(dv, dv32);
+            return;
+        }
         computable("attentionBackward", dq, dk, dv, dout, q, k, v, out, lse, mask);
         CpuAttention.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, mask, scale);
     }
