@@ -15,6 +15,9 @@ public final class Loss {
      * loss is NaN, as PyTorch's mean reduction gives.
      */
     public static Variable crossEntropy(Variable logits, Tensor targets, Tensor mask, int ignoreIndex) {
+        // targets and mask made on the host follow the logits to their device
+        targets = targets.to(logits.data().device());
+        if (mask != null) mask = mask.to(logits.data().device());
         Tensor weights = mask == null ? Tensor.onesLike(targets).to(logits.dtype()) : mask.to(logits.dtype());
         Tensor ignored = targets.eq(ignoreIndex);                       // 1 where ignored (I32)
         weights = weights.mul(ignored.to(logits.dtype()).neg().add(1)); // drop ignored positions

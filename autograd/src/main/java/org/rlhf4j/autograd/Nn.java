@@ -33,6 +33,7 @@ public final class Nn {
      * kernel writes {@code g (onehot - softmax) / temperature} straight from the logits.
      */
     public static Variable tokenLogProbs(Variable logits, Tensor targets, double temperature) {
+        targets = targets.to(logits.data().device()); // ids made on the host follow the logits
         Tensor[] r = NnOps.tokenLogProbs(logits.data(), targets, temperature);
         Tensor logp = r[0], lse = r[1];
         return Function.record("tokenLogProbs", logp, new Variable[] {logits}, new Tensor[] {logits.data(), targets, lse},
@@ -58,6 +59,7 @@ public final class Nn {
      * real tokens, -inf for left padding).
      */
     public static Variable attention(Variable q, Variable k, Variable v, Tensor padMask, double scale) {
+        if (padMask != null) padMask = padMask.to(q.data().device());
         if (Autocast.lowers(q.data())) return attentionBf16(q, k, v, padMask, scale);
         Tensor[] r = NnOps.attention(q.data(), k.data(), v.data(), padMask, scale);
         Tensor out = r[0], lse = r[1];
@@ -85,6 +87,7 @@ public final class Nn {
 
     /** Rows of {@code weight [V, C]} picked by {@code ids} (I32, any shape) -> {@code [..ids, C]}. */
     public static Variable embedding(Variable weight, Tensor ids) {
+        ids = ids.to(weight.data().device());
         Tensor y = NnOps.embedding(weight.data(), ids);
         int[] ws = weight.shape();
         return Function.record("embedding", y, new Variable[] {weight}, new Tensor[] {ids},

@@ -8,6 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Tensor;
 
 /**
@@ -16,7 +17,7 @@ import org.rlhf4j.tensor.Tensor;
  * an op and remembers the {@link Function} that made it.
  */
 public final class Variable {
-    private final Tensor data;
+    private Tensor data;
     private final boolean requiresGrad;
     private final Function gradFn;
     private Tensor grad;
@@ -46,6 +47,16 @@ public final class Variable {
 
     public Tensor data() {
         return data;
+    }
+
+    /**
+     * Moves a leaf (a parameter or constant) and its gradient to {@code device}, in place: modules keep their
+     * Variables and see the new tensors. Graph nodes cannot move; move the leaves before the forward pass.
+     */
+    public void moveTo(Device device) {
+        if (gradFn != null) throw new IllegalStateException("moveTo: only leaves can move, this is the output of " + gradFn);
+        data = data.to(device);
+        if (grad != null) grad = grad.to(device);
     }
 
     /** The accumulated gradient of a leaf; null before any backward reached it. */

@@ -1,5 +1,6 @@
 package org.rlhf4j.cli;
 
+import org.rlhf4j.autograd.Precision;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,7 +112,7 @@ final class DpoCommand extends TrainCommand {
         try {
             config = new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                     numTrainEpochs, maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, maxLength, maxPromptLength,
-                    maxCompletionLength, truncationMode, 10, seed);
+                    maxCompletionLength, truncationMode, 10, seed, Precision.F32);
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }

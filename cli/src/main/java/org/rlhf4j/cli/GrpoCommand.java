@@ -1,5 +1,6 @@
 package org.rlhf4j.cli;
 
+import org.rlhf4j.autograd.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,7 +132,7 @@ final class GrpoCommand extends TrainCommand {
         try {
             config = new GrpoConfig(learningRate, batchSize / numGenerations, numGenerations, temperature, topK, topP,
                     maxCompletionLength, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards,
-                    maxGradNorm, seed);
+                    maxGradNorm, seed, Precision.F32);
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }

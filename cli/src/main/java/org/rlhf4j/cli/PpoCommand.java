@@ -1,5 +1,6 @@
 package org.rlhf4j.cli;
 
+import org.rlhf4j.autograd.Precision;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -146,7 +147,7 @@ final class PpoCommand extends TrainCommand {
         try {
             config = new PpoConfig(learningRate, batchSize, numMiniBatches, numPpoEpochs, responseLength, temperature, klCoef,
                     klEstimator, adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                    missingEosPenalty == null ? Double.NaN : missingEosPenalty, maxGradNorm, seed);
+                    missingEosPenalty == null ? Double.NaN : missingEosPenalty, maxGradNorm, seed, Precision.F32);
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }

@@ -1,5 +1,6 @@
 package org.rlhf4j.cli;
 
+import org.rlhf4j.autograd.Precision;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -92,7 +93,7 @@ final class RewardCommand extends TrainCommand {
         Check.nonNegative(spec, "--center-rewards-coefficient", centerRewardsCoefficient);
         try {
             config = new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs, maxLength,
-                    maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, centerRewardsCoefficient, 10, seed);
+                    maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, centerRewardsCoefficient, 10, seed, Precision.F32);
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }

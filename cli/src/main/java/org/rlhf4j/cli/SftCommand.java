@@ -1,5 +1,6 @@
 package org.rlhf4j.cli;
 
+import org.rlhf4j.autograd.Precision;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,7 +96,7 @@ final class SftCommand extends TrainCommand {
         Check.atLeast(spec, "--eval-steps", evalSteps, 0);
         try {
             config = new SftConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs, maxLength,
-                    completionOnlyLoss, warmupRatio, lrSchedulerType, weightDecay, maxGradNorm, 10, evalSteps, seed);
+                    completionOnlyLoss, warmupRatio, lrSchedulerType, weightDecay, maxGradNorm, 10, evalSteps, seed, Precision.F32);
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }

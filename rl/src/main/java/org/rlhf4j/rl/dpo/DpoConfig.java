@@ -1,5 +1,7 @@
 package org.rlhf4j.rl.dpo;
 
+import org.rlhf4j.autograd.Precision;
+
 /**
  * DPO hyper-parameters, with the names (camel-cased) and defaults of TRL's {@code DPOConfig} and, for the
  * training loop, of the Hugging Face {@code TrainingArguments} it extends. Dropout is always off in both models
@@ -26,13 +28,16 @@ package org.rlhf4j.rl.dpo;
  *                                  see {@link DpoTrainer#truncate}
  * @param loggingSteps              10 (TRL overrides TrainingArguments' 500): an SLF4J line every this many steps
  * @param seed                      42: data order
+ * @param precision                 F32; BF16 runs matrix products and attention in mixed precision
+ *                                  (F32 master weights, F32 losses), as TRL's bf16 flag
  */
 public record DpoConfig(double beta, String lossType, double labelSmoothing, double learningRate, int batchSize,
                         int gradientAccumulationSteps, int maxSteps, double numEpochs, double maxGradNorm,
                         double warmupRatio, String lrScheduler, double weightDecay, int maxLength, int maxPromptLength,
-                        int maxCompletionLength, String truncationMode, int loggingSteps, long seed) {
+                        int maxCompletionLength, String truncationMode, int loggingSteps, long seed, Precision precision) {
 
     public DpoConfig {
+        if (precision == null) throw new IllegalArgumentException("DpoConfig: precision is null (use Precision.F32)");
         // constructing the loss validates beta, lossType and labelSmoothing together
         new DpoLoss(beta, lossType, labelSmoothing);
         if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
@@ -64,7 +69,7 @@ public record DpoConfig(double beta, String lossType, double labelSmoothing, dou
     /** TRL's DPOConfig defaults. */
     public static DpoConfig defaults() {
         return new DpoConfig(0.1, "sigmoid", 0.0, 1e-6, 8, 1, -1, 3.0, 1.0, 0.0, "linear", 0.0, 1024, 512, -1,
-                "keep_end", 10, 42);
+                "keep_end", 10, 42, Precision.F32);
     }
 
     /** The loss these settings describe. */
@@ -75,14 +80,14 @@ public record DpoConfig(double beta, String lossType, double labelSmoothing, dou
     public DpoConfig withBeta(double v) {
         return new DpoConfig(v, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     /** Loss type and label smoothing together (they constrain each other). */
     public DpoConfig withLossType(String type, double smoothing) {
         return new DpoConfig(beta, type, smoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withLossType(String type) {
@@ -92,67 +97,74 @@ public record DpoConfig(double beta, String lossType, double labelSmoothing, dou
     public DpoConfig withLearningRate(double v) {
         return new DpoConfig(beta, lossType, labelSmoothing, v, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withBatchSize(int v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, v, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withGradientAccumulationSteps(int v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, v, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withMaxSteps(int v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, v,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withNumEpochs(double v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, -1,
                 v, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withMaxGradNorm(double v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, v, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withSchedule(String scheduler, double warmup) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmup, scheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withWeightDecay(double v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, v, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, seed);
+                maxCompletionLength, truncationMode, loggingSteps, seed, precision);
     }
 
     /** Length limits and truncation mode together. */
     public DpoConfig withLengths(int maxLen, int maxPromptLen, int maxCompletionLen, String mode) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLen, maxPromptLen,
-                maxCompletionLen, mode, loggingSteps, seed);
+                maxCompletionLen, mode, loggingSteps, seed, precision);
     }
 
     public DpoConfig withLoggingSteps(int v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, v, seed);
+                maxCompletionLength, truncationMode, v, seed, precision);
     }
 
     public DpoConfig withSeed(long v) {
         return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                 numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
-                maxCompletionLength, truncationMode, loggingSteps, v);
+                maxCompletionLength, truncationMode, loggingSteps, v, precision);
+    }
+
+    /** The same config with {@code precision} for matrix products and attention (TRL's {@code bf16} switch). */
+    public DpoConfig withPrecision(Precision v) {
+        return new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps,
+                maxSteps, numEpochs, maxGradNorm, warmupRatio, lrScheduler, weightDecay, maxLength, maxPromptLength,
+                maxCompletionLength, truncationMode, loggingSteps, seed, v);
     }
 }

@@ -1,5 +1,7 @@
 package org.rlhf4j.rl.ppo;
 
+import org.rlhf4j.autograd.Precision;
+
 /**
  * PPO hyper-parameters with TRL's {@code PPOConfig} names (camel-cased) and defaults.
  *
@@ -23,12 +25,15 @@ package org.rlhf4j.rl.ppo;
  * @param missingEosPenalty penalty subtracted from the score of a response without EOS; NaN for none (TRL: None)
  * @param maxGradNorm       1.0
  * @param seed              42: sampling streams
+ * @param precision         F32; BF16 runs matrix products and attention in mixed precision
+ *                          (F32 master weights, F32 losses), as TRL's bf16 flag
  */
 public record PpoConfig(double learningRate, int batchSize, int numMiniBatches, int numPpoEpochs, int responseLength,
                         double temperature, double klCoef, String klEstimator, boolean adaptiveKl, double klTarget,
                         double klHorizon, double cliprange, double cliprangeValue, double vfCoef, double gamma, double lam,
-                        boolean whitenRewards, double missingEosPenalty, double maxGradNorm, long seed) {
+                        boolean whitenRewards, double missingEosPenalty, double maxGradNorm, long seed, Precision precision) {
     public PpoConfig {
+        if (precision == null) throw new IllegalArgumentException("PpoConfig: precision is null (use Precision.F32)");
         if (!(learningRate > 0)) throw new IllegalArgumentException("PpoConfig: learningRate must be > 0");
         if (batchSize < 1 || numMiniBatches < 1 || batchSize % numMiniBatches != 0) {
             throw new IllegalArgumentException("PpoConfig: batchSize " + batchSize + " must be a positive multiple of numMiniBatches "
@@ -44,36 +49,43 @@ public record PpoConfig(double learningRate, int batchSize, int numMiniBatches, 
 
     public static PpoConfig defaults() {
         return new PpoConfig(3e-6, 64, 1, 4, 53, 0.7, 0.05, "k1", false, 6.0, 10000, 0.2, 0.2, 0.1, 1.0, 0.95, false,
-                Double.NaN, 1.0, 42);
+                Double.NaN, 1.0, 42, Precision.F32);
     }
 
     public PpoConfig with(double lr, int batchSize, int numMiniBatches, int responseLength) {
         return new PpoConfig(lr, batchSize, numMiniBatches, numPpoEpochs, responseLength, temperature, klCoef, klEstimator,
                 adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                missingEosPenalty, maxGradNorm, seed);
+                missingEosPenalty, maxGradNorm, seed, precision);
     }
 
     public PpoConfig withKl(double coef, String estimator, boolean adaptive) {
         return new PpoConfig(learningRate, batchSize, numMiniBatches, numPpoEpochs, responseLength, temperature, coef,
                 estimator, adaptive, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                missingEosPenalty, maxGradNorm, seed);
+                missingEosPenalty, maxGradNorm, seed, precision);
     }
 
     public PpoConfig withMissingEosPenalty(double penalty) {
         return new PpoConfig(learningRate, batchSize, numMiniBatches, numPpoEpochs, responseLength, temperature, klCoef,
                 klEstimator, adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                penalty, maxGradNorm, seed);
+                penalty, maxGradNorm, seed, precision);
     }
 
     public PpoConfig withTemperature(double t) {
         return new PpoConfig(learningRate, batchSize, numMiniBatches, numPpoEpochs, responseLength, t, klCoef, klEstimator,
                 adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                missingEosPenalty, maxGradNorm, seed);
+                missingEosPenalty, maxGradNorm, seed, precision);
     }
 
     public PpoConfig withEpochs(int epochs) {
         return new PpoConfig(learningRate, batchSize, numMiniBatches, epochs, responseLength, temperature, klCoef,
                 klEstimator, adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                missingEosPenalty, maxGradNorm, seed);
+                missingEosPenalty, maxGradNorm, seed, precision);
+    }
+
+    /** The same config with {@code precision} for matrix products and attention (TRL's {@code bf16} switch). */
+    public PpoConfig withPrecision(Precision v) {
+        return new PpoConfig(learningRate, batchSize, numMiniBatches, numPpoEpochs, responseLength, temperature,
+                klCoef, klEstimator, adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam,
+                whitenRewards, missingEosPenalty, maxGradNorm, seed, v);
     }
 }

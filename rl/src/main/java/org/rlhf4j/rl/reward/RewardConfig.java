@@ -1,5 +1,7 @@
 package org.rlhf4j.rl.reward;
 
+import org.rlhf4j.autograd.Precision;
+
 /**
  * Reward-model training hyper-parameters, with the names (camel-cased) and defaults of TRL's
  * {@code RewardConfig} and of the Hugging Face {@code TrainingArguments} it extends. Dropout is always off
@@ -20,11 +22,14 @@ package org.rlhf4j.rl.reward;
  *                                  (0.01 recommended)
  * @param loggingSteps              10 (TRL overrides TrainingArguments' 500): an SLF4J line every this many steps
  * @param seed                      42: data order
+ * @param precision                 F32; BF16 runs matrix products and attention in mixed precision
+ *                                  (F32 master weights, F32 losses), as TRL's bf16 flag
  */
 public record RewardConfig(double learningRate, int batchSize, int gradientAccumulationSteps, int maxSteps,
                            double numEpochs, int maxLength, double maxGradNorm, double warmupRatio, String lrScheduler,
-                           double weightDecay, double centerRewardsCoefficient, int loggingSteps, long seed) {
+                           double weightDecay, double centerRewardsCoefficient, int loggingSteps, long seed, Precision precision) {
     public RewardConfig {
+        if (precision == null) throw new IllegalArgumentException("RewardConfig: precision is null (use Precision.F32)");
         if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
             throw new IllegalArgumentException("RewardConfig: learningRate must be finite and >= 0, found " + learningRate);
         }
@@ -49,66 +54,72 @@ public record RewardConfig(double learningRate, int batchSize, int gradientAccum
 
     /** TRL's RewardConfig defaults. */
     public static RewardConfig defaults() {
-        return new RewardConfig(5e-5, 8, 1, -1, 3.0, 1024, 1.0, 0.0, "linear", 0.0, 0.0, 10, 42);
+        return new RewardConfig(5e-5, 8, 1, -1, 3.0, 1024, 1.0, 0.0, "linear", 0.0, 0.0, 10, 42, Precision.F32);
     }
 
     public RewardConfig withLearningRate(double v) {
         return new RewardConfig(v, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength, maxGradNorm,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withBatchSize(int v) {
         return new RewardConfig(learningRate, v, gradientAccumulationSteps, maxSteps, numEpochs, maxLength, maxGradNorm,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withGradientAccumulationSteps(int v) {
         return new RewardConfig(learningRate, batchSize, v, maxSteps, numEpochs, maxLength, maxGradNorm,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withMaxSteps(int v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, v, numEpochs, maxLength, maxGradNorm,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withNumEpochs(double v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, -1, v, maxLength, maxGradNorm,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withMaxLength(int v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, v, maxGradNorm,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withMaxGradNorm(double v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength, v,
-                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withSchedule(String scheduler, double warmup) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                maxGradNorm, warmup, scheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed);
+                maxGradNorm, warmup, scheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withWeightDecay(double v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                maxGradNorm, warmupRatio, lrScheduler, v, centerRewardsCoefficient, loggingSteps, seed);
+                maxGradNorm, warmupRatio, lrScheduler, v, centerRewardsCoefficient, loggingSteps, seed, precision);
     }
 
     public RewardConfig withCenterRewardsCoefficient(double v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                maxGradNorm, warmupRatio, lrScheduler, weightDecay, v, loggingSteps, seed);
+                maxGradNorm, warmupRatio, lrScheduler, weightDecay, v, loggingSteps, seed, precision);
     }
 
     public RewardConfig withLoggingSteps(int v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                maxGradNorm, warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, v, seed);
+                maxGradNorm, warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, v, seed, precision);
     }
 
     public RewardConfig withSeed(long v) {
         return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                maxGradNorm, warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, v);
+                maxGradNorm, warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, v, precision);
+    }
+
+    /** The same config with {@code precision} for matrix products and attention (TRL's {@code bf16} switch). */
+    public RewardConfig withPrecision(Precision v) {
+        return new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
+                maxGradNorm, warmupRatio, lrScheduler, weightDecay, centerRewardsCoefficient, loggingSteps, seed, v);
     }
 }

@@ -60,7 +60,7 @@ public final class Generation {
             }
             nextPos[b] = prompts[b].length;
         }
-        Tensor padMask = Tensor.of(mask, batch, total).to(dtype);
+        Tensor padMask = Tensor.of(mask, batch, total).to(dtype).to(model.device());
         KvCache cache = model.newCache(batch, total);
         Tensor logits = model.forwardCached(Tensor.ofInts(ids, batch, width), Tensor.ofInts(pos, batch, width), padMask, cache);
         Tensor last = logits.select(1, width - 1); // [B, V]

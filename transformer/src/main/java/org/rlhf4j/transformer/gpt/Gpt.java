@@ -5,6 +5,7 @@ import org.rlhf4j.autograd.Nn;
 import org.rlhf4j.autograd.ShapeOps;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Generator;
 import org.rlhf4j.tensor.NnOps;
 import org.rlhf4j.tensor.Tensor;
@@ -101,7 +102,7 @@ public final class Gpt extends Module {
             int total = past + t;
             Tensor keys = cache.keys().narrow(2, 0, total), values = cache.values().narrow(2, 0, total);
             Tensor scores = q.matmul(keys.transpose(-1, -2)).mul(1.0 / Math.sqrt(d)); // [B, H, t, total]
-            scores.addInPlace(KvCache.causalMask(past, t, total, x.dtype()));         // query i sees keys <= past + i
+            scores.addInPlace(KvCache.causalMask(past, t, total, x.dtype()).to(x.device()));         // query i sees keys <= past + i
             if (padMask != null) {
                 // -inf becomes -1e9: a padding query sees only padding keys, and a row of -inf would make NaN there,
                 // whose keys and values then poison real rows (0 * NaN); exp(-1e9 - max) is exactly 0 in F32 and F64
@@ -224,11 +225,27 @@ public final class Gpt extends Module {
     public Variable hidden(Tensor ids, Tensor positions, Tensor padMask) {
         checkIds(ids);
         int b = ids.size(0), t = ids.size(1);
-        Tensor pos = positions == null ? defaultPositions(b, t) : positions;
+        Device device = parameterDevice();
+        // inputs made on the host move to the model's device (a no-op when they are there already)
+        ids = ids.to(device);
+        padMask = padMask == null ? null : padMask.to(device);
+        Tensor pos = (positions == null ? defaultPositions(b, t) : positions).to(device);
         Variable x = transformer.wte.forward(ids).add(transformer.wpe.forward(pos)); // [B, T, C]
         x = transformer.drop.forward(x);
         for (Block block : transformer.h) x = block.forward(x, padMask);
         return transformer.lnF.forward(x);
+    }
+
+    /** Moves the model's parameters to {@code device} (see {@link Module#to}); returns this model. */
+    @Override
+    public Gpt to(Device device) {
+        super.to(device);
+        return this;
+    }
+
+    /** Where the parameters are: the token embedding's device ({@link Module#device()} checks them all). */
+    private Device parameterDevice() {
+        return tokenEmbedding().data().device();
     }
 
     /** Logits {@code [B, T, V]} from hidden states {@code [B, T, C]}: the tied LM head, h · wteᵀ. */
@@ -254,7 +271,7 @@ public final class Gpt extends Module {
         if (maxLength > config.contextLength()) {
             throw new IllegalArgumentException("Gpt: cache of " + maxLength + " exceeds the context length " + config.contextLength());
         }
-        return new KvCache(config.layers(), batch, config.heads(), maxLength, config.headWidth(), dtype);
+        return new KvCache(config.layers(), batch, config.heads(), maxLength, config.headWidth(), dtype, parameterDevice());
     }
 
     /**
@@ -263,6 +280,10 @@ public final class Gpt extends Module {
      */
     public Tensor forwardCached(Tensor ids, Tensor positions, Tensor padMask, KvCache cache) {
         checkIds(ids);
+        Device device = parameterDevice();
+        ids = ids.to(device);
+        positions = positions.to(device);
+        padMask = padMask == null ? null : padMask.to(device);
         try (var g = Grad.disabled()) {
             Tensor x = transformer.wte.forward(ids).add(transformer.wpe.forward(positions)).data();
             for (int i = 0; i < transformer.h.size(); i++) x = transformer.h.get(i).forwardCached(x, cache.layer(i), padMask);

@@ -1,6 +1,7 @@
 package org.rlhf4j.transformer.gpt;
 
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Tensor;
 
 /** Keys and values of every layer for the tokens seen so far: {@code [B, H, maxLength, D]} per layer. */
@@ -9,12 +10,12 @@ public final class KvCache {
     private final int maxLength;
     private int length;
 
-    KvCache(int layerCount, int batch, int heads, int maxLength, int headWidth, DType dtype) {
+    KvCache(int layerCount, int batch, int heads, int maxLength, int headWidth, DType dtype, Device device) {
         this.maxLength = maxLength;
         this.layers = new Layer[layerCount];
         for (int i = 0; i < layerCount; i++) {
-            layers[i] = new Layer(Tensor.zeros(dtype, batch, heads, maxLength, headWidth),
-                    Tensor.zeros(dtype, batch, heads, maxLength, headWidth));
+            layers[i] = new Layer(Tensor.zeros(dtype, device, batch, heads, maxLength, headWidth),
+                    Tensor.zeros(dtype, device, batch, heads, maxLength, headWidth));
         }
     }
 

@@ -60,7 +60,8 @@ public final class ModelDirectory {
             Map<String, SafeTensors.TensorInfo> byParameter = match(weights, configFile, reader.header(), parameters);
             for (var e : byParameter.entrySet()) {
                 Tensor t = reader.read(e.getValue().name());
-                parameters.get(e.getKey()).data().copyFrom(t.to(dtype));
+                Tensor p = parameters.get(e.getKey()).data();
+                p.copyFrom(t.to(dtype).to(p.device()));
             }
             SafeTensors.TensorInfo lmHead = reader.header().tensors().get(LM_HEAD);
             if (lmHead != null) checkTied(weights, reader.read(LM_HEAD), parameters.get(PREFIX + "wte.weight").data());

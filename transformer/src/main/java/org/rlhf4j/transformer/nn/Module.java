@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.rlhf4j.autograd.Variable;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Tensor;
 
 /**
@@ -78,6 +79,29 @@ public abstract class Module {
         return training;
     }
 
+    /**
+     * Moves every parameter (and gradient) of this module and its sub-modules to {@code device}, in place; returns
+     * this module. Optimizer state made before the move stays where it was: move first, then build the optimizer.
+     */
+    public Module to(Device device) {
+        for (Variable p : parameters()) p.moveTo(device);
+        return this;
+    }
+
+    /** The device of the parameters (the CPU for a module without any); fails if they are on several devices. */
+    public final Device device() {
+        Device device = null;
+        for (var e : namedParameters().entrySet()) {
+            Device d = e.getValue().data().device();
+            if (device == null) device = d;
+            else if (!device.equals(d)) {
+                throw new IllegalStateException(getClass().getSimpleName() + ": parameters on " + device + " and "
+                        + d + " ('" + e.getKey() + "')");
+            }
+        }
+        return device == null ? Device.CPU : device;
+    }
+
     /** Drops every parameter's accumulated gradient. */
     public final void zeroGrad() {
         for (Variable p : parameters()) p.zeroGrad();
@@ -104,6 +128,9 @@ public abstract class Module {
                         + Arrays.toString(t.shape()) + ", the model expects " + Arrays.toString(e.getValue().shape()));
             }
         }
-        for (var e : own.entrySet()) e.getValue().data().copyFrom(state.get(e.getKey()).to(e.getValue().dtype()));
+        for (var e : own.entrySet()) {
+            Tensor p = e.getValue().data();
+            p.copyFrom(state.get(e.getKey()).to(p.dtype()).to(p.device()));
+        }
     }
 }

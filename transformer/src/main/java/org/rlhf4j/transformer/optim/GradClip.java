@@ -124,6 +124,12 @@ public final class GradClip {
     }
 
     private static double norm(List<Tensor> grads) {
+        if (!grads.isEmpty() && !grads.get(0).device().isCpu()) {
+            // on a device, the per-tensor sums stay there and the host waits once per step, not once per tensor
+            Tensor[] sums = new Tensor[grads.size()];
+            for (int i = 0; i < sums.length; i++) sums[i] = grads.get(i).square().sum().reshape(1);
+            return Math.sqrt(Tensor.concat(0, sums).sum().item());
+        }
         double total = 0;
         for (Tensor g : grads) total += sumOfSquares(g);
         return Math.sqrt(total);

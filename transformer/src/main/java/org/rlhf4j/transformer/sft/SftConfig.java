@@ -1,5 +1,7 @@
 package org.rlhf4j.transformer.sft;
 
+import org.rlhf4j.autograd.Precision;
+
 /**
  * Supervised fine-tuning hyper-parameters, with TRL's {@code SFTConfig} names (camel-cased) and defaults.
  *
@@ -17,11 +19,14 @@ package org.rlhf4j.transformer.sft;
  * @param loggingSteps              10: one metrics line every this many steps
  * @param evalSteps                 0: evaluate only at the end; otherwise every this many steps
  * @param seed                      42: data order
+ * @param precision                 F32; BF16 runs matrix products and attention in mixed precision
+ *                                  (F32 master weights, F32 losses), as TRL's bf16 flag
  */
 public record SftConfig(double learningRate, int batchSize, int gradientAccumulationSteps, int maxSteps, double numEpochs,
                         int maxLength, boolean completionOnlyLoss, double warmupRatio, String lrScheduler,
-                        double weightDecay, double maxGradNorm, int loggingSteps, int evalSteps, long seed) {
+                        double weightDecay, double maxGradNorm, int loggingSteps, int evalSteps, long seed, Precision precision) {
     public SftConfig {
+        if (precision == null) throw new IllegalArgumentException("SftConfig: precision is null (use Precision.F32)");
         if (!(learningRate > 0)) throw new IllegalArgumentException("SftConfig: learningRate must be > 0, found " + learningRate);
         if (batchSize < 1) throw new IllegalArgumentException("SftConfig: batchSize must be >= 1, found " + batchSize);
         if (gradientAccumulationSteps < 1) {
@@ -38,41 +43,48 @@ public record SftConfig(double learningRate, int batchSize, int gradientAccumula
     }
 
     public static SftConfig defaults() {
-        return new SftConfig(2e-5, 8, 1, -1, 3.0, 1024, true, 0.0, "linear", 0.0, 1.0, 10, 0, 42);
+        return new SftConfig(2e-5, 8, 1, -1, 3.0, 1024, true, 0.0, "linear", 0.0, 1.0, 10, 0, 42, Precision.F32);
     }
 
     public SftConfig withLearningRate(double v) {
         return new SftConfig(v, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength, completionOnlyLoss,
-                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
     }
 
     public SftConfig withBatchSize(int v) {
         return new SftConfig(learningRate, v, gradientAccumulationSteps, maxSteps, numEpochs, maxLength, completionOnlyLoss,
-                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
     }
 
     public SftConfig withGradientAccumulationSteps(int v) {
         return new SftConfig(learningRate, batchSize, v, maxSteps, numEpochs, maxLength, completionOnlyLoss,
-                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
     }
 
     public SftConfig withMaxSteps(int v) {
         return new SftConfig(learningRate, batchSize, gradientAccumulationSteps, v, numEpochs, maxLength, completionOnlyLoss,
-                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
     }
 
     public SftConfig withLrScheduler(String v) {
         return new SftConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                completionOnlyLoss, warmupRatio, v, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                completionOnlyLoss, warmupRatio, v, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
     }
 
     public SftConfig withCompletionOnlyLoss(boolean v) {
         return new SftConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength, v,
-                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
     }
 
     public SftConfig withLogging(int loggingSteps, int evalSteps) {
         return new SftConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
-                completionOnlyLoss, warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed);
+                completionOnlyLoss, warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed, precision);
+    }
+
+    /** The same config with {@code precision} for matrix products and attention (TRL's {@code bf16} switch). */
+    public SftConfig withPrecision(Precision v) {
+        return new SftConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numEpochs, maxLength,
+                completionOnlyLoss, warmupRatio, lrScheduler, weightDecay, maxGradNorm, loggingSteps, evalSteps, seed,
+                v);
     }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
+import org.rlhf4j.autograd.Autocast;
 import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.autograd.Loss;
 import org.rlhf4j.autograd.Variable;
@@ -118,7 +119,10 @@ public final class SftTrainer {
         for (int micro = 0; micro < accumulation; micro++) {
             SftBatch batch = SftBatch.of(nextMicroBatch(), maxLength(), padId, eosId, config.completionOnlyLoss(), model.dtype());
             if (batch.countedTokens() == 0) continue; // nothing to learn in this batch
-            Variable loss = loss(batch);
+            Variable loss;
+            try (var precision = Autocast.with(config.precision())) {
+                loss = loss(batch);
+            }
             double value = loss.data().item();
             if (!Double.isFinite(value)) {
                 throw new ArithmeticException("SftTrainer: loss is " + value + " at step " + step
@@ -154,7 +158,9 @@ public final class SftTrainer {
                 SftBatch batch = SftBatch.of(eval.subList(from, Math.min(eval.size(), from + config.batchSize())),
                         maxLength(), padId, eosId, config.completionOnlyLoss(), model.dtype());
                 if (batch.countedTokens() == 0) continue;
-                weighted += loss(batch).data().item() * batch.countedTokens();
+                try (var precision = Autocast.with(config.precision())) {
+                    weighted += loss(batch).data().item() * batch.countedTokens();
+                }
                 tokens += batch.countedTokens();
             }
         } finally {
