@@ -100,6 +100,14 @@ public final class Gpt extends Module {
             int past = cache.length();
             cache.append(k, v);
             int total = past + t;
+            if (past == 0) {
+                // the prompt: causal self-attention on the flash kernel, no [t, t] scores; a padding query sees
+                // only padding keys, a fully masked row, which the kernel answers with zeros
+                Tensor mask = padMask == null ? null : padMask.narrow(1, 0, t);
+                Tensor y = Nn.attention(Variable.constant(q), Variable.constant(k), Variable.constant(v), mask,
+                        1.0 / Math.sqrt(d)).data().permute(0, 2, 1, 3).reshape(b, t, c);
+                return cProj.forward(Variable.constant(y)).data();
+            }
             Tensor keys = cache.keys().narrow(2, 0, total), values = cache.values().narrow(2, 0, total);
             Tensor scores = q.matmul(keys.transpose(-1, -2)).mul(1.0 / Math.sqrt(d)); // [B, H, t, total]
             scores.addInPlace(KvCache.causalMask(past, t, total, x.dtype()).to(x.device()));         // query i sees keys <= past + i
