@@ -77,6 +77,28 @@ class DeviceAndPrecisionTest {
     }
 
     @Test
+    void aTrainingCheckpointWrittenOnTheDeviceResumesOnTheCpu(@TempDir Path dir) throws Exception {
+        List<SftExample> data = SftTrainerTest.corpus().subList(0, 24);
+        SftConfig config = SftConfig.defaults().withLearningRate(3e-3).withBatchSize(6).withMaxSteps(8).withLogging(1, 0);
+        int pad = TOK.padId().orElse(TOK.eosId());
+        List<Double> straight = new ArrayList<>();
+        new SftTrainer(new Gpt(CONFIG, DType.F32, new Generator(8)), config, data, List.of(), pad, TOK.eosId())
+                .train(m -> straight.add((Double) m.get("loss")));
+
+        List<Double> resumed = new ArrayList<>();
+        SftTrainer onDevice = new SftTrainer(new Gpt(CONFIG, DType.F32, new Generator(8)).to(DEVICE), config, data,
+                List.of(), pad, TOK.eosId());
+        for (int i = 0; i < 4; i++) resumed.add((Double) onDevice.trainStep().get("loss"));
+        Path file = dir.resolve("step4.safetensors");
+        onDevice.saveCheckpoint(file);
+        SftTrainer onCpu = new SftTrainer(new Gpt(CONFIG, DType.F32, new Generator(99)), config, data, List.of(), pad,
+                TOK.eosId());
+        onCpu.loadCheckpoint(file); // optimizer moments, step, dropout generator and data position, onto the CPU
+        onCpu.train(m -> resumed.add((Double) m.get("loss")));
+        assertSameCurve(straight, resumed, 1e-5);
+    }
+
+    @Test
     void aModelTrainedOnTheDeviceSavesAndScoresTheSameOnTheCpu(@TempDir Path dir) throws Exception {
         Gpt model = new Gpt(CONFIG, DType.F32, new Generator(6)).to(DEVICE);
         model.eval();
