@@ -2,6 +2,7 @@ package org.rlhf4j.rl.dpo;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.rlhf4j.autograd.Elementwise;
 import org.rlhf4j.autograd.Variable;
@@ -158,21 +159,41 @@ public final class DpoLoss {
     public record Result(Variable losses, Variable loss, Tensor logits, Tensor chosenRewards, Tensor rejectedRewards,
                          Tensor policyChosen, Tensor policyRejected) {
 
+        /** The names of {@link #metrics()}, in TRL's order (and the order of {@link #metricValues()}). */
+        public static final List<String> METRIC_NAMES = List.of("loss", "rewards/chosen", "rewards/rejected",
+                "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected");
+
+        /**
+         * The values of {@link #metrics()} as one tensor {@code [7]} on the device of the inputs, in
+         * {@link #METRIC_NAMES} order, so that a caller can download them together with its own values.
+         */
+        public Tensor metricValues() {
+            Tensor[] values = {
+                loss.data(),
+                chosenRewards.mean(),
+                rejectedRewards.mean(),
+                chosenRewards.gt(rejectedRewards).to(chosenRewards.dtype()).mean(),
+                chosenRewards.sub(rejectedRewards).mean(),
+                policyChosen.mean(),
+                policyRejected.mean()};
+            for (int i = 0; i < values.length; i++) values[i] = values[i].reshape(1);
+            return Tensor.concat(0, values);
+        }
+
+        /** Names {@code values} (from {@link #metricValues()}, downloaded, possibly followed by more) as metrics. */
+        public static Map<String, Object> metrics(double[] values) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            for (int i = 0; i < METRIC_NAMES.size(); i++) m.put(METRIC_NAMES.get(i), values[i]);
+            return m;
+        }
+
         /**
          * TRL's DPO metrics, batch means, in TRL's order: {@code loss}, {@code rewards/chosen},
          * {@code rewards/rejected}, {@code rewards/accuracies} (fraction of pairs with chosen_rewards strictly above
-         * rejected_rewards), {@code rewards/margins}, {@code logps/chosen}, {@code logps/rejected}.
+         * rejected_rewards), {@code rewards/margins}, {@code logps/chosen}, {@code logps/rejected}; one download.
          */
         public Map<String, Object> metrics() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("loss", loss.data().item());
-            m.put("rewards/chosen", chosenRewards.mean().item());
-            m.put("rewards/rejected", rejectedRewards.mean().item());
-            m.put("rewards/accuracies", chosenRewards.gt(rejectedRewards).to(chosenRewards.dtype()).mean().item());
-            m.put("rewards/margins", chosenRewards.sub(rejectedRewards).mean().item());
-            m.put("logps/chosen", policyChosen.mean().item());
-            m.put("logps/rejected", policyRejected.mean().item());
-            return m;
+            return metrics(metricValues().toDoubleArray());
         }
     }
 }

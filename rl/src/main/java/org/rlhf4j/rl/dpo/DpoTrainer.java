@@ -8,12 +8,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
+import org.rlhf4j.autograd.Autocast;
 import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.autograd.Nn;
+import org.rlhf4j.autograd.Precision;
 import org.rlhf4j.autograd.ShapeOps;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.rl.logprobs.SequenceBatch;
-import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Gpt;
 import org.rlhf4j.transformer.optim.AdamW;
@@ -41,6 +42,9 @@ import org.slf4j.LoggerFactory;
  *   <li>A NaN or infinite loss or gradient stops training with an {@link ArithmeticException} before any weight is
  *       written, and the accumulated gradients are dropped.</li>
  * </ul>
+ *
+ * <p>Policy and reference may be on any device (each batch is built on the model's), and forward passes run in
+ * {@link DpoConfig#precision()} ({@link Autocast}); a micro-batch's metrics come back to the host in one download.
  *
  * <p>Metrics per optimizer step, with TRL's names: {@code loss}, {@code grad_norm}, {@code learning_rate},
  * {@code rewards/chosen}, {@code rewards/rejected}, {@code rewards/accuracies}, {@code rewards/margins},
@@ -204,8 +208,11 @@ public final class DpoTrainer {
 
     // ---- forward ----
 
-    /** Per-row outputs of one model over rows: summed completion log-probs, summed mean logits, token counts. */
-    private record Rows(Variable logps, double[] logitSums, int[] tokens) {}
+    /**
+     * Per-row outputs of one model over rows: summed completion log-probs {@code [N]}, summed mean logits {@code [N]}
+     * (both on the model's device) and completion token counts.
+     */
+    private record Rows(Variable logps, Tensor logitSums, int[] tokens) {}
 
     /** Rows of a pair list: all chosen rows, then all rejected rows (TRL's concatenated batch). */
     private static int[][][] rowsOf(List<Prepared> pairs) {
@@ -223,48 +230,51 @@ public final class DpoTrainer {
 
     /**
      * Sum of completion-token log-probs per row {@code [N]} (graph recorded when gradients are enabled), and per row
-     * the sum over completion positions of the mean logit over the vocabulary.
+     * the sum over completion positions of the mean logit over the vocabulary; batches on the model's device, the
+     * forward in {@code precision}. Nothing is downloaded.
      */
-    private static Rows forwardRows(Gpt model, int[][] prompts, int[][] completions, int padId, int limit) {
-        List<SequenceBatch> chunks = SequenceChunks.of(prompts, completions, padId, model.dtype(), limit);
+    private static Rows forwardRows(Gpt model, int[][] prompts, int[][] completions, int padId, int limit,
+                                    Precision precision) {
+        List<SequenceBatch> chunks = SequenceChunks.of(prompts, completions, padId, model.dtype(), model.device(), limit);
         Variable[] parts = new Variable[chunks.size()];
-        double[] logitSums = new double[prompts.length];
+        Tensor[] logitSums = new Tensor[chunks.size()];
         int[] tokens = new int[prompts.length];
         int row = 0;
         for (int k = 0; k < chunks.size(); k++) {
             SequenceBatch batch = chunks.get(k);
             int t = batch.ids().size(1);
-            Variable logits = model.forward(batch.ids(), batch.positions(), batch.padMask()); // [b, T, V]
+            Variable logits;
+            try (var p = Autocast.with(precision)) {
+                logits = model.forward(batch.ids(), batch.positions(), batch.padMask());    // [b, T, V]
+            }
             Variable next = ShapeOps.narrow(logits, 1, 0, t - 1);                             // predicts ids[1..]
             Variable logp = Nn.tokenLogProbs(next, batch.targets(), 1.0);                     // [b, T-1]
             Tensor mask = batch.completionMask();                                              // [b, T-1]
             parts[k] = logp.mul(Variable.constant(mask)).sum(1, false);                      // [b]
             Tensor meanLogits = next.data().mean(2, false);                                   // [b, T-1]
-            double[] sums = Tensor.where(mask, meanLogits, Tensor.zeros(meanLogits.dtype(), meanLogits.device()))
-                    .sum(1, false).to(DType.F64).toDoubleArray();
-            for (int i = 0; i < batch.size(); i++) {
-                logitSums[row + i] = sums[i];
-                tokens[row + i] = batch.completionLengths()[i];
-            }
+            logitSums[k] = Tensor.where(mask, meanLogits, Tensor.zeros(meanLogits.dtype(), meanLogits.device()))
+                    .sum(1, false);                                                            // [b]
+            for (int i = 0; i < batch.size(); i++) tokens[row + i] = batch.completionLengths()[i];
             row += batch.size();
         }
         Variable logps = parts.length == 1 ? parts[0] : ShapeOps.concat(0, parts);
-        return new Rows(logps, logitSums, tokens);
+        return new Rows(logps, logitSums.length == 1 ? logitSums[0] : Tensor.concat(0, logitSums), tokens);
     }
 
     /**
      * The reference model's log-probs of every pair (sums over completion tokens, after the truncation
      * {@code config} prescribes for this model's context), computed without a graph and with dropout off,
-     * {@code config.batchSize()} pairs per forward.
+     * {@code config.batchSize()} pairs per forward, on the reference model's device and in {@code config.precision()}.
      */
     public static ReferenceLogProbs precomputeReference(Gpt referenceModel, List<TokenizedPair> pairs, DpoConfig config, int padId) {
         checkPadId(referenceModel, padId);
         int limit = limit(config, referenceModel);
         List<Prepared> prepared = prepare(pairs, config, limit);
-        return referenceOf(referenceModel, prepared, config.batchSize(), padId, limit);
+        return referenceOf(referenceModel, prepared, config.batchSize(), padId, limit, config.precision());
     }
 
-    private static ReferenceLogProbs referenceOf(Gpt referenceModel, List<Prepared> prepared, int batchSize, int padId, int limit) {
+    private static ReferenceLogProbs referenceOf(Gpt referenceModel, List<Prepared> prepared, int batchSize, int padId,
+                                                 int limit, Precision precision) {
         int n = prepared.size();
         double[] chosen = new double[n], rejected = new double[n];
         int[] chosenTokens = new int[n], rejectedTokens = new int[n];
@@ -275,8 +285,8 @@ public final class DpoTrainer {
                 List<Prepared> part = prepared.subList(from, Math.min(n, from + batchSize));
                 int b = part.size();
                 int[][][] rows = rowsOf(part);
-                Rows out = forwardRows(referenceModel, rows[0], rows[1], padId, limit);
-                double[] logps = out.logps().data().to(DType.F64).toDoubleArray();
+                Rows out = forwardRows(referenceModel, rows[0], rows[1], padId, limit, precision);
+                double[] logps = out.logps().data().toDoubleArray(); // one download per batch
                 for (int i = 0; i < b; i++) {
                     chosen[from + i] = logps[i];
                     rejected[from + i] = logps[b + i];
@@ -303,7 +313,7 @@ public final class DpoTrainer {
     private BatchLoss compute(List<Prepared> pairs, ReferenceLogProbs ref, List<Integer> refIndex) {
         int b = pairs.size();
         int[][][] rows = rowsOf(pairs);
-        Rows out = forwardRows(policy, rows[0], rows[1], padId, limit(config, policy));
+        Rows out = forwardRows(policy, rows[0], rows[1], padId, limit(config, policy), config.precision());
         Variable chosen = ShapeOps.narrow(out.logps(), 0, 0, b);
         Variable rejected = ShapeOps.narrow(out.logps(), 0, b, b);
         double[] refChosen = new double[b], refRejected = new double[b];
@@ -324,13 +334,16 @@ public final class DpoTrainer {
             rejected = rejected.div(Variable.constant(asTensor(rejectedCount, rejected.data())));
         }
         DpoLoss.Result result = loss.compute(chosen, rejected, asTensor(refChosen, chosen.data()), asTensor(refRejected, chosen.data()));
-        Map<String, Object> metrics = result.metrics();
+        // the loss's metrics and the rows' logit sums in one download: [metrics..., logitSums (2B)]
+        int named = DpoLoss.Result.METRIC_NAMES.size();
+        double[] host = Tensor.concat(0, result.metricValues(), out.logitSums().to(result.loss().dtype())).toDoubleArray();
+        Map<String, Object> metrics = DpoLoss.Result.metrics(host);
         double chosenLogits = 0, rejectedLogits = 0;
         long chosenTokens = 0, rejectedTokens = 0;
         for (int i = 0; i < b; i++) {
-            chosenLogits += out.logitSums()[i];
+            chosenLogits += host[named + i];
             chosenTokens += out.tokens()[i];
-            rejectedLogits += out.logitSums()[b + i];
+            rejectedLogits += host[named + b + i];
             rejectedTokens += out.tokens()[b + i];
         }
         metrics.put("logits/chosen", chosenLogits / chosenTokens);     // TRL: logits[chosen][loss_mask].mean()
@@ -396,7 +409,7 @@ public final class DpoTrainer {
             List<Prepared> pairs = new ArrayList<>(idx.size());
             for (int i : idx) pairs.add(train.get(i));
             BatchLoss batch = compute(pairs, reference, idx);
-            double value = batch.loss().data().item();
+            double value = (Double) batch.metrics().get("loss");
             if (!Double.isFinite(value)) {
                 optimizer.zeroGrad();
                 throw new ArithmeticException("DpoTrainer: loss is " + value + " at step " + step + " (pairs " + idx

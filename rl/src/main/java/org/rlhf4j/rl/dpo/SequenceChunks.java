@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.rlhf4j.rl.logprobs.SequenceBatch;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 
 /**
  * Rows of prompt + completion cut into consecutive {@link SequenceBatch}es that each fit a model's context. A
@@ -21,11 +22,17 @@ public final class SequenceChunks {
         return widestPrompt + Math.max(longestCompletion, 1);
     }
 
-    /**
-     * Consecutive batches of the rows, in order, each at most {@code limit} tokens wide. Every row must fit on its
-     * own: {@code prompt + max(completion, 1) <= limit}.
-     */
+    /** {@link #of(int[][], int[][], int, DType, Device, int)} on the CPU. */
     public static List<SequenceBatch> of(int[][] prompts, int[][] completions, int padId, DType dtype, int limit) {
+        return of(prompts, completions, padId, dtype, Device.CPU, limit);
+    }
+
+    /**
+     * Consecutive batches of the rows, in order, each at most {@code limit} tokens wide, with their tensors on
+     * {@code device}. Every row must fit on its own: {@code prompt + max(completion, 1) <= limit}.
+     */
+    public static List<SequenceBatch> of(int[][] prompts, int[][] completions, int padId, DType dtype, Device device,
+                                         int limit) {
         if (prompts.length != completions.length) {
             throw new IllegalArgumentException("SequenceChunks: " + prompts.length + " prompts but " + completions.length + " completions");
         }
@@ -38,7 +45,8 @@ public final class SequenceChunks {
             }
             int w = Math.max(widest, prompts[i].length), l = Math.max(longest, completions[i].length);
             if (i > start && width(w, l) > limit) {
-                out.add(SequenceBatch.of(Arrays.copyOfRange(prompts, start, i), Arrays.copyOfRange(completions, start, i), padId, dtype));
+                out.add(SequenceBatch.of(Arrays.copyOfRange(prompts, start, i), Arrays.copyOfRange(completions, start, i), padId,
+                        dtype, device));
                 start = i;
                 w = prompts[i].length;
                 l = completions[i].length;
@@ -48,7 +56,7 @@ public final class SequenceChunks {
         }
         if (start < prompts.length) {
             out.add(SequenceBatch.of(Arrays.copyOfRange(prompts, start, prompts.length),
-                    Arrays.copyOfRange(completions, start, completions.length), padId, dtype));
+                    Arrays.copyOfRange(completions, start, completions.length), padId, dtype, device));
         }
         return out;
     }

@@ -18,6 +18,7 @@ import org.rlhf4j.tensor.Tensor;
  * advantages), {@code T} completion positions. Per-token tensors are {@code [B, T]} with a 0/1 {@code mask [B, T]}
  * of the same dtype (TRL's {@code completion_mask}). Masked positions are selected away ({@code where(mask, x, 0)})
  * before any arithmetic, so nothing they hold reaches a value or a gradient.
+ * Tensors may be on any device, all on one; the loss downloads its mask count and its statistics in two reads.
  *
  * <p>Supported: token-level importance sampling ({@code importance_sampling_level="token"}, TRL's default).
  * Not here: sequence-level weights (GSPO), two-sided clipping ({@code delta}), the entropy mask, vLLM
@@ -222,7 +223,7 @@ public final class GrpoMath {
                             double epsLow, double epsHigh, double beta, String lossType, int maxCompletionLength,
                             double numItemsInBatch) {
         Tensor x = logp.data();
-        requireMask("grpoLoss", mask, x, "logp");
+        double tokenCount = maskCount("grpoLoss", mask, x, "logp");
         if (oldLogp != null) {
             requireSameShape("grpoLoss", x, "logp", oldLogp, "oldLogp");
             requireSameDType("grpoLoss", x, "logp", oldLogp, "oldLogp");
@@ -271,7 +272,6 @@ public final class GrpoMath {
             perTokenLoss = perTokenLoss.add(perTokenKl.mul(beta));
         }
         Variable masked = select(perTokenLoss, mask);
-        double tokenCount = mask.sum().item();
         Variable loss;
         switch (lossType) {
             case "grpo": {
@@ -289,19 +289,22 @@ public final class GrpoMath {
                 loss = masked.sum().mul(1.0 / (Double.isNaN(numItemsInBatch) ? Math.max(tokenCount, 1.0) : numItemsInBatch));
         }
 
-        double kl, low, high, region;
+        double[] sums; // [low, high, region, kl], one download
+        double denominator = Math.max(tokenCount, 1.0);                                   // completion_token_count
         try (var g = Grad.disabled()) {
-            double denominator = Math.max(tokenCount, 1.0);                               // completion_token_count
             Tensor c1 = coef1.data();
-            kl = perTokenKl == null ? Double.NaN : select(perTokenKl.data(), mask).sum().item() / denominator;
             Tensor isLow = c1.lt(1 - epsLow).mul(adv.lt(0.0));
             Tensor isHigh = c1.gt(1 + epsHigh).mul(adv.gt(0.0));
             Tensor isRegion = isLow.maximum(isHigh);
-            low = select(isLow, mask).sum().item() / denominator;
-            high = select(isHigh, mask).sum().item() / denominator;
-            region = select(isRegion, mask).sum().item() / denominator;
+            Tensor[] parts = new Tensor[perTokenKl == null ? 3 : 4];
+            parts[0] = select(isLow, mask).sum().reshape(1);
+            parts[1] = select(isHigh, mask).sum().reshape(1);
+            parts[2] = select(isRegion, mask).sum().reshape(1);
+            if (perTokenKl != null) parts[3] = select(perTokenKl.data(), mask).sum().reshape(1);
+            sums = Tensor.concat(0, parts).toDoubleArray();
         }
-        return new Loss(loss, kl, low, high, region);
+        double kl = perTokenKl == null ? Double.NaN : sums[3] / denominator;
+        return new Loss(loss, kl, sums[0] / denominator, sums[1] / denominator, sums[2] / denominator);
     }
 
     // =====================================================================================================
@@ -330,15 +333,22 @@ public final class GrpoMath {
         }
     }
 
-    private static void requireMask(String op, Tensor mask, Tensor like, String likeName) {
+    /**
+     * Checks a [B, T] 0/1 mask of {@code like}'s shape, dtype and device, and returns its number of ones: the count
+     * and the 0/1 check come from one download.
+     */
+    private static double maskCount(String op, Tensor mask, Tensor like, String likeName) {
         if (like.dim() != 2) {
             throw new IllegalArgumentException(op + ": " + likeName + " must be [B, T], found " + Arrays.toString(like.shape()));
         }
         if (like.dtype() == DType.I32) throw new IllegalArgumentException(op + ": " + likeName + " must be F32 or F64, found I32");
         requireSameShape(op, like, likeName, mask, "mask");
         requireSameDType(op, like, likeName, mask, "mask");
-        if (mask.ne(0).mul(mask.ne(1)).sum().item() != 0) {
-            throw new IllegalArgumentException(op + ": mask must hold only 0 and 1");
+        if (!mask.device().equals(like.device())) {
+            throw new IllegalArgumentException(op + ": mask is on " + mask.device() + " but " + likeName + " on " + like.device());
         }
+        double[] r = Tensor.concat(0, mask.sum().reshape(1), mask.ne(0).mul(mask.ne(1)).sum().reshape(1)).toDoubleArray();
+        if (r[1] != 0) throw new IllegalArgumentException(op + ": mask must hold only 0 and 1");
+        return r[0];
     }
 }

@@ -2,6 +2,7 @@ package org.rlhf4j.rl.grpo;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.rlhf4j.autograd.Autocast;
 import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.rl.logprobs.SequenceLogProbs;
 import org.rlhf4j.rl.ppo.PpoMath;
@@ -17,6 +18,10 @@ import org.rlhf4j.transformer.optim.GradClip;
  * Group Relative Policy Optimization as TRL's GRPOTrainer does it with {@code num_iterations = 1}: each prompt is
  * sampled {@code numGenerations} times, rewards are normalised within the group, and the clipped surrogate (plus
  * an optional k3 KL to a frozen reference) is aggregated as {@code lossType} says. No value model.
+ *
+ * <p>Policy and reference live on one device (any); rollouts and advantages are made there, and generation, the
+ * log-prob passes and the policy's forward run in {@link GrpoConfig#precision()} ({@link Autocast}). Rewards are
+ * computed on the host from the sampled token ids, which generation returns there anyway.
  */
 public final class GrpoTrainer {
     /** Scores one completion of one prompt (token ids; decode them as the task needs). */
@@ -80,20 +85,28 @@ public final class GrpoTrainer {
         }
         SamplingConfig sampling = new SamplingConfig(config.maxCompletionLength(), config.temperature(), config.topK(),
                 config.topP(), eosId, padId, config.seed());
-        Rollout rollout = Rollout.sample(policy, config.beta() > 0 ? reference : null, expanded, sampling, seeds);
+        Rollout rollout;
+        try (var p = Autocast.with(config.precision())) {
+            rollout = Rollout.sample(policy, config.beta() > 0 ? reference : null, expanded, sampling, seeds);
+        }
 
         long scoreStart = System.nanoTime();
         double[] r = new double[expanded.length];
         for (int i = 0; i < r.length; i++) r[i] = rewardFunction.reward(expanded[i], rollout.completions()[i]);
+        // on the host, where the rewards are; only the advantages go to the device
         GrpoMath.GroupAdvantages adv = GrpoMath.advantages(Tensor.of(r).to(policy.dtype()), g, config.scaleRewards());
+        Tensor advantages = adv.advantages().to(policy.device());
 
         double scoreSeconds = (System.nanoTime() - scoreStart) * 1e-9;
         long f0 = System.nanoTime();
         policy.train();
-        SequenceLogProbs.WithLogits out = SequenceLogProbs.perTokenWithLogits(policy, rollout.batch(), config.temperature());
+        SequenceLogProbs.WithLogits out;
+        try (var p = Autocast.with(config.precision())) {
+            out = SequenceLogProbs.perTokenWithLogits(policy, rollout.batch(), config.temperature());
+        }
         Tensor mask = rollout.batch().completionMask();
         GrpoMath.Loss loss = GrpoMath.loss(out.logProbs(), rollout.policyLogProbs(), rollout.referenceLogProbs(),
-                adv.advantages(), mask, config.epsilon(), config.epsilonHigh(), config.beta(), config.lossType(),
+                advantages, mask, config.epsilon(), config.epsilonHigh(), config.beta(), config.lossType(),
                 config.maxCompletionLength());
         double lossValue = loss.loss().data().item();
         if (!Double.isFinite(lossValue)) {

@@ -1,6 +1,7 @@
 package org.rlhf4j.rl.logprobs;
 
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Tensor;
 
 /**
@@ -9,7 +10,8 @@ import org.rlhf4j.tensor.Tensor;
  * token). Prompt and padding are masked by position, never by token id: pad may equal EOS.
  *
  * <p>Rows are left-padded to a common prompt width (as generation produces them) and right-padded after their
- * completion; positions count from each row's first real token.
+ * completion; positions count from each row's first real token. The four tensors live on one device, the model's
+ * when built with {@link #of(int[][], int[][], int, DType, Device)}; the lengths stay on the host.
  */
 public record SequenceBatch(Tensor ids, Tensor positions, Tensor padMask, Tensor completionMask, int promptWidth,
                             int[] promptLengths, int[] completionLengths) {
@@ -29,9 +31,21 @@ public record SequenceBatch(Tensor ids, Tensor positions, Tensor padMask, Tensor
         return ids.narrow(1, 0, ids.size(1) - 1).contiguous();
     }
 
-    /** The rows {@code rows} of this batch, same width (for PPO mini-batches). */
+    /** The device of the tensors. */
+    public Device device() {
+        return ids.device();
+    }
+
+    /** This batch with its tensors on {@code device} (this batch itself when they are there already). */
+    public SequenceBatch to(Device device) {
+        if (device.equals(device())) return this;
+        return new SequenceBatch(ids.to(device), positions.to(device), padMask.to(device), completionMask.to(device),
+                promptWidth, promptLengths, completionLengths);
+    }
+
+    /** The rows {@code rows} of this batch, same width (for PPO mini-batches), on the same device. */
     public SequenceBatch select(int[] rows) {
-        Tensor index = Tensor.ofInts(rows);
+        Tensor index = Tensor.ofInts(rows).to(device());
         int[] p = new int[rows.length], c = new int[rows.length];
         for (int i = 0; i < rows.length; i++) {
             p[i] = promptLengths[rows[i]];
@@ -41,11 +55,17 @@ public record SequenceBatch(Tensor ids, Tensor positions, Tensor padMask, Tensor
                 completionMask.indexSelect(0, index), promptWidth, p, c);
     }
 
+    /** {@link #of(int[][], int[][], int, DType, Device)} on the CPU. */
+    public static SequenceBatch of(int[][] prompts, int[][] completions, int padId, DType dtype) {
+        return of(prompts, completions, padId, dtype, Device.CPU);
+    }
+
     /**
      * Builds the batch: row b is {@code prompts[b]} left-padded to the widest prompt, then {@code completions[b]},
-     * then padding up to the longest row. {@code dtype} is the masks' dtype (the model's).
+     * then padding up to the longest row. {@code dtype} is the masks' dtype and {@code device} where the tensors
+     * go (the model's), each uploaded once.
      */
-    public static SequenceBatch of(int[][] prompts, int[][] completions, int padId, DType dtype) {
+    public static SequenceBatch of(int[][] prompts, int[][] completions, int padId, DType dtype, Device device) {
         int b = prompts.length;
         if (completions.length != b) {
             throw new IllegalArgumentException("SequenceBatch: " + prompts.length + " prompts but " + completions.length + " completions");
@@ -84,7 +104,8 @@ public record SequenceBatch(Tensor ids, Tensor positions, Tensor padMask, Tensor
                 if (j < t - 1 && j + 1 >= width && j + 1 < end) comp[i * (t - 1) + j] = 1;
             }
         }
-        return new SequenceBatch(Tensor.ofInts(ids, b, t), Tensor.ofInts(pos, b, t), Tensor.of(pad, b, t).to(dtype),
-                Tensor.of(comp, b, t - 1).to(dtype), width, promptLengths, completionLengths);
+        return new SequenceBatch(Tensor.ofInts(ids, b, t).to(device), Tensor.ofInts(pos, b, t).to(device),
+                Tensor.of(pad, b, t).to(dtype).to(device), Tensor.of(comp, b, t - 1).to(dtype).to(device), width,
+                promptLengths, completionLengths);
     }
 }

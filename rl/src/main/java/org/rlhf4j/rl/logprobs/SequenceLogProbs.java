@@ -10,7 +10,8 @@ import org.rlhf4j.transformer.gpt.Gpt;
 /**
  * Log-probabilities of completion tokens under a model: the shared building block of DPO, PPO and GRPO. One
  * forward over prompt + completion, the fused token log-prob op over next-token targets, and the completion mask
- * applied by position (prompt and padding contribute exactly zero, to values and to gradients).
+ * applied by position (prompt and padding contribute exactly zero, to values and to gradients). The results live
+ * on the model's device; a batch built elsewhere (on the host, say) follows the model there.
  */
 public final class SequenceLogProbs {
     private SequenceLogProbs() {}
@@ -32,7 +33,8 @@ public final class SequenceLogProbs {
         int t = batch.ids().size(1);
         Variable next = ShapeOps.narrow(logits, 1, 0, t - 1);                              // predicts ids[1..]
         Variable logp = Nn.tokenLogProbs(next, batch.targets(), temperature);              // [B, T-1]
-        return new WithLogits(logp.mul(Variable.constant(batch.completionMask())), next);
+        Tensor mask = batch.completionMask().to(logp.data().device());
+        return new WithLogits(logp.mul(Variable.constant(mask)), next);
     }
 
     /** Sum over completion tokens, {@code [B]}. */
@@ -42,8 +44,9 @@ public final class SequenceLogProbs {
 
     /** Mean over completion tokens, {@code [B]} (a row with no completion token gives 0). */
     public static Variable mean(Gpt model, SequenceBatch batch, double temperature) {
-        Tensor counts = batch.completionMask().sum(1, false).maximum(1.0);
-        return perToken(model, batch, temperature).sum(1, false).div(Variable.constant(counts));
+        Variable perToken = perToken(model, batch, temperature);
+        Tensor counts = batch.completionMask().to(perToken.data().device()).sum(1, false).maximum(1.0);
+        return perToken.sum(1, false).div(Variable.constant(counts));
     }
 
     /** Per-token log-probs without recording a graph (reference models, rollouts). */

@@ -8,7 +8,8 @@ import org.rlhf4j.tensor.Tensor;
  * {@code masked_whiten} (trl/trainer/utils.py and trl/core.py). Values at masked-out positions never reach a
  * result, even when they are NaN or infinite (TRL multiplies by the mask, which would let a NaN through; here they
  * are selected away). Reductions run in F64 whatever the inputs' dtype. No graph is recorded: these are for
- * advantages and logging, which TRL also computes without gradients.
+ * advantages and logging, which TRL also computes without gradients. Tensors may be on any device: each
+ * statistic downloads values and mask once and reduces on the host.
  */
 public final class MaskedStats {
     private MaskedStats() {}
@@ -16,7 +17,10 @@ public final class MaskedStats {
     /** {@code sum(values * mask) / sum(mask)} over all elements; NaN when the mask is all zero. */
     public static double mean(Tensor values, Tensor mask) {
         checkShapes("mean", values, mask);
-        double[] v = values.toDoubleArray(), m = mask.toDoubleArray();
+        return mean(values.toDoubleArray(), mask.toDoubleArray());
+    }
+
+    private static double mean(double[] v, double[] m) {
         double sum = 0, count = 0;
         for (int i = 0; i < v.length; i++) {
             if (m[i] != 0) {
@@ -38,7 +42,7 @@ public final class MaskedStats {
         double count = 0;
         for (double w : m) count += w;
         if (count == 0) throw new IllegalArgumentException("MaskedStats.variance: the mask is all zero");
-        double mean = mean(values, mask);
+        double mean = mean(v, m);
         double sq = 0;
         for (int i = 0; i < v.length; i++) if (m[i] != 0) sq += (v[i] - mean) * (v[i] - mean) * m[i];
         double variance = sq / count;

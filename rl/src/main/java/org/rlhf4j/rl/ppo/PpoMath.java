@@ -38,6 +38,10 @@ import org.rlhf4j.tensor.Tensor;
  * </ol>
  * With the last-token placement, pass {@code mask} everywhere instead of {@code valueMask}.
  *
+ * <p>Tensors may be on any device, all on one; results stay there. A statistic returned as a double costs one host
+ * wait (a download) for the mask's count and its check, and one for the sums; the loss functions download their
+ * statistics together.
+ *
  * <p>TRL's {@code PPOConfig} defaults, for callers: {@link #DEFAULT_CLIPRANGE}, {@link #DEFAULT_CLIPRANGE_VALUE},
  * {@link #DEFAULT_VF_COEF}, {@link #DEFAULT_GAMMA}, {@link #DEFAULT_LAM}, {@link #DEFAULT_KL_COEF},
  * {@code kl_estimator = "k1"}, {@code whiten_rewards = false}, {@code missing_eos_penalty = None}.
@@ -69,9 +73,7 @@ public final class PpoMath {
      * Deviation: an all-zero mask fails here; TRL returns NaN (0/0).
      */
     public static double maskedMean(Tensor x, Tensor mask) {
-        requireMask("maskedMean", mask, x, "x");
-        double count = mask.sum().item();
-        if (count == 0) throw new IllegalArgumentException("maskedMean: the mask is all zeros; nothing to average");
+        double count = nonEmptyCount("maskedMean", mask, x, "x");
         return select(x, mask).sum().item() / count;
     }
 
@@ -86,10 +88,19 @@ public final class PpoMath {
 
     /** {@code sum(x * mask) / sum(mask)} for a differentiable {@code x}; masked elements get a zero gradient. */
     public static Variable maskedMean(Variable x, Tensor mask) {
-        requireMask("maskedMean", mask, x.data(), "x");
-        double count = mask.sum().item();
-        if (count == 0) throw new IllegalArgumentException("maskedMean: the mask is all zeros; nothing to average");
+        return maskedMean(x, mask, nonEmptyCount("maskedMean", mask, x.data(), "x"));
+    }
+
+    /** {@link #maskedMean(Variable, Tensor)} with the mask's count known ({@link #nonEmptyCount}). */
+    private static Variable maskedMean(Variable x, Tensor mask, double count) {
         return select(x, mask).sum().mul(1.0 / count);
+    }
+
+    /** The mask's count of ones, checked as {@link #maskCount} does; fails when it is zero. */
+    private static double nonEmptyCount(String op, Tensor mask, Tensor like, String likeName) {
+        double count = maskCount(op, mask, like, likeName);
+        if (count == 0) throw new IllegalArgumentException(op + ": the mask is all zeros; nothing to average");
+        return count;
     }
 
     /** TRL {@code masked_var(values, mask, unbiased=True)}. */
@@ -103,13 +114,22 @@ public final class PpoMath {
      * {@code n == 1} it divides by zero (its comment says so) and yields NaN. Both fail here, with a message.
      */
     public static double maskedVar(Tensor x, Tensor mask, boolean unbiased) {
-        requireMask("maskedVar", mask, x, "x");
-        double n = mask.sum().item();
+        double n = varianceCount(x, mask, unbiased);
+        return maskedVar(x, mask, unbiased, n, select(x, mask).sum().item() / n);
+    }
+
+    /** The mask's count for a variance, checked; fails where TRL raises or divides by zero. */
+    private static double varianceCount(Tensor x, Tensor mask, boolean unbiased) {
+        double n = maskCount("maskedVar", mask, x, "x");
         if (n == 0) throw new IllegalArgumentException("maskedVar: the mask is all zeros (TRL raises here too: try a larger"
                 + " mini-batch)");
         if (unbiased && n == 1) throw new IllegalArgumentException("maskedVar: one masked element has no unbiased variance"
                 + " (Bessel correction n / (n - 1) divides by zero); use a larger mini-batch");
-        double mean = select(x, mask).sum().item() / n;
+        return n;
+    }
+
+    /** {@link #maskedVar(Tensor, Tensor, boolean)} with the count and the masked mean known. */
+    private static double maskedVar(Tensor x, Tensor mask, boolean unbiased, double n, double mean) {
         Tensor centered = x.sub(mean);
         double variance = select(centered.mul(centered), mask).sum().item() / n;
         return unbiased ? variance * n / (n - 1) : variance;
@@ -126,8 +146,10 @@ public final class PpoMath {
      * masked ones too (from their own values); {@link #whitenAdvantages} and {@link #whitenRewards} zero them.
      */
     public static Tensor maskedWhiten(Tensor x, Tensor mask, boolean shiftMean) {
-        double mean = maskedMean(x, mask);
-        double variance = maskedVar(x, mask, true);
+        // the values of maskedMean and maskedVar, with the count and the mean downloaded once for both
+        double n = varianceCount(x, mask, true);
+        double mean = select(x, mask).sum().item() / n;
+        double variance = maskedVar(x, mask, true, n, mean);
         Tensor whitened = x.sub(mean).mul(1.0 / Math.sqrt(variance + WHITEN_EPS));
         return shiftMean ? whitened : whitened.add(mean);
     }
@@ -272,15 +294,17 @@ public final class PpoMath {
      * </pre>
      * No whitening here: TRL whitens the advantages afterwards over the response mask
      * ({@link #whitenAdvantages}), and the returns never. For trailing padding (mask a prefix of each row, as in
-     * TRL) both outputs are 0 past the mask. Accumulates in F64 on the host; the results come back in the input
-     * dtype and on its device.
+     * TRL) both outputs are 0 past the mask. Accumulates in F64 on the host (rewards, values and mask come down
+     * in one download); the results go back in the input dtype and to its device.
      */
     public static Gae gae(Tensor rewards, Tensor values, Tensor mask, double gamma, double lam) {
         requireMask("gae", mask, rewards, "rewards");
         requireSameShape("gae", rewards, "rewards", values, "values");
         requireSameDType("gae", rewards, "rewards", values, "values");
         int b = rewards.size(0), t = rewards.size(1);
-        double[] r = rewards.toDoubleArray(), v = values.toDoubleArray(), m = mask.toDoubleArray();
+        int n = b * t;
+        double[] all = Tensor.stack(0, rewards, values, mask).toDoubleArray(); // [3, B, T]
+        double[] r = Arrays.copyOfRange(all, 0, n), v = Arrays.copyOfRange(all, n, 2 * n), m = Arrays.copyOfRange(all, 2 * n, 3 * n);
         double[] adv = new double[b * t], ret = new double[b * t];
         for (int i = 0; i < b; i++) {
             double lastgaelam = 0;
@@ -332,7 +356,7 @@ public final class PpoMath {
     public static PolicyLoss policyLoss(Variable newLogprobs, Tensor oldLogprobs, Tensor advantages, Tensor mask,
                                         double cliprange) {
         Tensor x = newLogprobs.data();
-        requireMask("policyLoss", mask, x, "newLogprobs");
+        double count = nonEmptyCount("policyLoss", mask, x, "newLogprobs");
         requireSameShape("policyLoss", x, "newLogprobs", oldLogprobs, "oldLogprobs");
         requireSameShape("policyLoss", x, "newLogprobs", advantages, "advantages");
         requireSameDType("policyLoss", x, "newLogprobs", oldLogprobs, "oldLogprobs");
@@ -344,15 +368,14 @@ public final class PpoMath {
         Variable ratio = logp.sub(Variable.constant(old)).exp();                                 // [B, T]
         Variable pg1 = ratio.mul(negAdv);
         Variable pg2 = Elementwise.clamp(ratio, 1.0 - cliprange, 1.0 + cliprange).mul(negAdv);
-        Variable loss = maskedMean(Elementwise.maximum(pg1, pg2), mask);
-        double clipfrac;
-        double approxkl;
+        Variable loss = maskedMean(Elementwise.maximum(pg1, pg2), mask, count);
+        double[] sums;
         try (var g = Grad.disabled()) {
-            clipfrac = maskedMean(pg2.data().gt(pg1.data()), mask);
             Tensor diff = logp.data().sub(old);
-            approxkl = 0.5 * maskedMean(diff.mul(diff), mask);
+            sums = Tensor.concat(0, select(pg2.data().gt(pg1.data()), mask).sum().reshape(1),
+                    select(diff.mul(diff), mask).sum().reshape(1)).toDoubleArray(); // one download
         }
-        return new PolicyLoss(loss, clipfrac, approxkl);
+        return new PolicyLoss(loss, sums[0] / count, 0.5 * (sums[1] / count));
     }
 
     /**
@@ -378,7 +401,7 @@ public final class PpoMath {
      */
     public static ValueLoss valueLoss(Variable vpred, Tensor oldValues, Tensor returns, Tensor mask, double cliprangeValue) {
         Tensor x = vpred.data();
-        requireMask("valueLoss", mask, x, "vpred");
+        double count = nonEmptyCount("valueLoss", mask, x, "vpred");
         requireSameShape("valueLoss", x, "vpred", oldValues, "oldValues");
         requireSameShape("valueLoss", x, "vpred", returns, "returns");
         requireSameDType("valueLoss", x, "vpred", oldValues, "oldValues");
@@ -394,10 +417,10 @@ public final class PpoMath {
         Variable vclipped = Elementwise.where(inside, v, Variable.constant(v.data().maximum(lo).minimum(hi)));
         Variable vf1 = Elementwise.square(v.sub(ret));
         Variable vf2 = Elementwise.square(vclipped.sub(ret));
-        Variable loss = maskedMean(Elementwise.maximum(vf1, vf2), mask).mul(0.5);
+        Variable loss = maskedMean(Elementwise.maximum(vf1, vf2), mask, count).mul(0.5);
         double clipfrac;
         try (var g = Grad.disabled()) {
-            clipfrac = maskedMean(vf2.data().gt(vf1.data()), mask);
+            clipfrac = select(vf2.data().gt(vf1.data()), mask).sum().item() / count;
         }
         return new ValueLoss(loss, clipfrac);
     }
@@ -441,8 +464,26 @@ public final class PpoMath {
         }
     }
 
-    /** A [B, T] 0/1 mask of {@code like}'s shape and dtype. */
+    /** A [B, T] 0/1 mask of {@code like}'s shape and dtype; one download for the 0/1 check. */
     static void requireMask(String op, Tensor mask, Tensor like, String likeName) {
+        requireMaskShape(op, mask, like, likeName);
+        if (mask.ne(0).mul(mask.ne(1)).sum().item() != 0) {
+            throw new IllegalArgumentException(op + ": mask must hold only 0 and 1");
+        }
+    }
+
+    /**
+     * {@link #requireMask}'s checks, and the number of ones in the mask, from one download (the count and the 0/1
+     * check travel together).
+     */
+    static double maskCount(String op, Tensor mask, Tensor like, String likeName) {
+        requireMaskShape(op, mask, like, likeName);
+        double[] r = Tensor.concat(0, mask.sum().reshape(1), mask.ne(0).mul(mask.ne(1)).sum().reshape(1)).toDoubleArray();
+        if (r[1] != 0) throw new IllegalArgumentException(op + ": mask must hold only 0 and 1");
+        return r[0];
+    }
+
+    private static void requireMaskShape(String op, Tensor mask, Tensor like, String likeName) {
         if (like.dim() != 2) {
             throw new IllegalArgumentException(op + ": " + likeName + " must be [B, T], found " + Arrays.toString(like.shape()));
         }
@@ -451,8 +492,8 @@ public final class PpoMath {
         }
         requireSameShape(op, like, likeName, mask, "mask");
         requireSameDType(op, like, likeName, mask, "mask");
-        if (mask.ne(0).mul(mask.ne(1)).sum().item() != 0) {
-            throw new IllegalArgumentException(op + ": mask must hold only 0 and 1");
+        if (!mask.device().equals(like.device())) {
+            throw new IllegalArgumentException(op + ": mask is on " + mask.device() + " but " + likeName + " on " + like.device());
         }
     }
 }

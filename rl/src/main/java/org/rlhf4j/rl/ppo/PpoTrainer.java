@@ -2,6 +2,7 @@ package org.rlhf4j.rl.ppo;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.rlhf4j.autograd.Autocast;
 import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.autograd.ShapeOps;
 import org.rlhf4j.autograd.Variable;
@@ -10,6 +11,7 @@ import org.rlhf4j.rl.logprobs.SequenceLogProbs;
 import org.rlhf4j.rl.reward.RewardModel;
 import org.rlhf4j.rl.rollout.Rollout;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Gpt;
 import org.rlhf4j.transformer.gpt.SamplingConfig;
@@ -24,9 +26,14 @@ import org.rlhf4j.transformer.optim.GradClip;
  *
  * <p>All per-token tensors are over next-token targets, {@code [B, T-1]}, masked by the rollout's completion
  * mask; the value for target j is the value head at position j (the state before that token), as in TRL.
+ *
+ * <p>Policy, reference and value model live on one device (any); the rollout, the scores and the advantages are
+ * made there. Generation, the log-prob passes, scoring and the mini-batch forwards run in
+ * {@link PpoConfig#precision()} ({@link Autocast}); advantages, losses and statistics are computed in the models'
+ * dtype. Each mini-batch downloads its losses and statistics in a few small reads; see {@link PpoMath}.
  */
 public final class PpoTrainer {
-    /** Scores a whole rollout: one scalar per row. */
+    /** Scores a whole rollout: one scalar per row (called inside the trainer's precision scope). */
     @FunctionalInterface
     public interface Scorer {
         double[] score(Rollout rollout);
@@ -101,22 +108,27 @@ public final class PpoTrainer {
         for (int i = 0; i < seeds.length; i++) seeds[i] = config.seed() * 1_000_003L + step * prompts.length + i;
         SamplingConfig sampling = new SamplingConfig(config.responseLength(), config.temperature(), 0, 1.0, eosId, padId,
                 config.seed());
-        Rollout rollout = Rollout.sample(policy, reference, prompts, sampling, seeds);
+        Rollout rollout;
+        try (var p = Autocast.with(config.precision())) {
+            rollout = Rollout.sample(policy, reference, prompts, sampling, seeds);
+        }
         SequenceBatch batch = rollout.batch();
         Tensor mask = batch.completionMask();
         int t = batch.ids().size(1);
         DType dtype = policy.dtype();
+        Device device = policy.device();
 
         long scoreStart = System.nanoTime();
-        double[] rawScores = scorer.score(rollout);
-        Tensor scores = Tensor.of(rawScores).to(dtype);
-        if (!Double.isNaN(config.missingEosPenalty())) {
-            scores = PpoMath.applyMissingEosPenalty(scores, rollout.endedWithEos(), config.missingEosPenalty());
-        }
+        double[] rawScores;
         Tensor oldValues;
-        try (var g = Grad.disabled()) {
+        try (var p = Autocast.with(config.precision()); var g = Grad.disabled()) {
+            rawScores = scorer.score(rollout);
             valueModel.eval();
             oldValues = valuesOverTargets(valueModel.values(batch), t).mul(mask);
+        }
+        Tensor scores = Tensor.of(rawScores).to(dtype).to(device);
+        if (!Double.isNaN(config.missingEosPenalty())) {
+            scores = PpoMath.applyMissingEosPenalty(scores, rollout.endedWithEos(), config.missingEosPenalty());
         }
         double scoreSeconds = (System.nanoTime() - scoreStart) * 1e-9;
         Tensor klPerToken = PpoMath.klPerToken(rollout.policyLogProbs(), rollout.referenceLogProbs(), mask, config.klEstimator());
@@ -137,18 +149,32 @@ public final class PpoTrainer {
             int[] order = permutation(b, config.seed() + step * 31 + epoch);
             for (int mb = 0; mb < config.numMiniBatches(); mb++) {
                 int[] rows = java.util.Arrays.copyOfRange(order, mb * miniBatch, (mb + 1) * miniBatch);
-                Tensor index = Tensor.ofInts(rows);
+                Tensor index = Tensor.ofInts(rows).to(device);
                 long f0 = System.nanoTime();
                 SequenceBatch sub = batch.select(rows);
                 Tensor subMask = sub.completionMask();
-                SequenceLogProbs.WithLogits out = SequenceLogProbs.perTokenWithLogits(policy, sub, config.temperature());
-                Variable vpred = ShapeOps.narrow(valueModel.values(sub), 1, 0, t - 1);
-                PpoMath.PolicyLoss pl = PpoMath.policyLoss(out.logProbs(), rollout.policyLogProbs().indexSelect(0, index),
-                        advantages.indexSelect(0, index), subMask, config.cliprange());
+                Tensor oldLogProbs = rollout.policyLogProbs().indexSelect(0, index);
+                SequenceLogProbs.WithLogits out;
+                Variable vpred;
+                try (var p = Autocast.with(config.precision())) {
+                    out = SequenceLogProbs.perTokenWithLogits(policy, sub, config.temperature());
+                    vpred = ShapeOps.narrow(valueModel.values(sub), 1, 0, t - 1);
+                }
+                PpoMath.PolicyLoss pl = PpoMath.policyLoss(out.logProbs(), oldLogProbs, advantages.indexSelect(0, index),
+                        subMask, config.cliprange());
                 PpoMath.ValueLoss vl = PpoMath.valueLoss(vpred, oldValues.indexSelect(0, index), returns.indexSelect(0, index),
                         subMask, config.cliprangeValue());
                 Variable loss = pl.loss().add(vl.loss().mul(config.vfCoef()));
-                double lossValue = loss.data().item();
+                // the losses and the ratio and entropy sums in one download: [loss, policy, value, ratio, entropy, count]
+                double[] host;
+                try (var g = Grad.disabled()) {
+                    Tensor ratio = out.logProbs().data().sub(oldLogProbs).exp();
+                    Tensor entropy = PpoMath.entropy(out.nextTokenLogits().data().div(config.temperature()));
+                    host = Tensor.concat(0, loss.data().reshape(1), pl.loss().data().reshape(1), vl.loss().data().reshape(1),
+                            PpoMath.select(ratio, subMask).sum().reshape(1), PpoMath.select(entropy, subMask).sum().reshape(1),
+                            subMask.sum().reshape(1)).toDoubleArray();
+                }
+                double lossValue = host[0];
                 if (!Double.isFinite(lossValue)) {
                     throw new ArithmeticException("PpoTrainer: loss is " + lossValue + " at step " + step + "; stopping before the update");
                 }
@@ -159,13 +185,10 @@ public final class PpoTrainer {
                 optimizer.zeroGrad();
                 forwardNanos += f1 - f0;
                 backwardNanos += System.nanoTime() - f1;
-                try (var g = Grad.disabled()) {
-                    Tensor diff = out.logProbs().data().sub(rollout.policyLogProbs().indexSelect(0, index));
-                    ratioSum += PpoMath.maskedMean(diff.exp(), subMask);
-                    entropySum += PpoMath.maskedMean(PpoMath.entropy(out.nextTokenLogits().data().div(config.temperature())), subMask);
-                }
-                policyLossSum += pl.loss().data().item();
-                valueLossSum += vl.loss().data().item();
+                ratioSum += host[3] / host[5];   // masked means, as PpoMath.maskedMean
+                entropySum += host[4] / host[5];
+                policyLossSum += host[1];
+                valueLossSum += host[2];
                 clipfracSum += pl.clipfrac();
                 approxklSum += pl.approxkl();
                 vClipfracSum += vl.clipfrac();
@@ -174,12 +197,12 @@ public final class PpoTrainer {
         }
         step++;
 
-        // sequence-level statistics, TRL's objective/* metrics
-        double[] klSums = klPerToken.mul(mask).sum(1, false).to(DType.F64).toDoubleArray();
+        // sequence-level statistics, TRL's objective/* metrics; per-row KL sums and scores in one download
+        double[] rowStats = Tensor.concat(0, klPerToken.mul(mask).sum(1, false), scores).toDoubleArray(); // [2B]
         double meanKl = 0, meanScore = 0;
         for (int i = 0; i < b; i++) {
-            meanKl += klSums[i] / b;
-            meanScore += scores.to(DType.F64).toDoubleArray()[i] / b;
+            meanKl += rowStats[i] / b;
+            meanScore += rowStats[b + i] / b;
         }
         double nonScore = -kl.value() * meanKl;
         int eosCount = 0;

@@ -19,7 +19,10 @@ import org.rlhf4j.tensor.Tensor;
 public final class BradleyTerry {
     private BradleyTerry() {}
 
-    /** {@code -mean(logsigmoid(rChosen - rRejected - margin))}; rewards {@code [B]}, margin {@code [B]} or null. */
+    /**
+     * {@code -mean(logsigmoid(rChosen - rRejected - margin))}; rewards {@code [B]}, margin {@code [B]} or null (made
+     * on the host, it follows the rewards to their device).
+     */
     public static Variable loss(Variable rChosen, Variable rRejected, Tensor margin) {
         checkShapes(rChosen, rRejected);
         Variable diff = rChosen.sub(rRejected);
@@ -28,7 +31,7 @@ public final class BradleyTerry {
                 throw new IllegalArgumentException("BradleyTerry: margin " + Arrays.toString(margin.shape())
                         + " does not match the rewards " + Arrays.toString(rChosen.shape()));
             }
-            diff = diff.sub(Variable.constant(margin.to(rChosen.dtype())));
+            diff = diff.sub(Variable.constant(margin.to(rChosen.dtype()).to(rChosen.data().device())));
         }
         return Elementwise.logSigmoid(diff).mean().neg();
     }

@@ -19,6 +19,7 @@ import org.rlhf4j.autograd.ShapeOps;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.rl.logprobs.SequenceBatch;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Generator;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Gpt;
@@ -49,7 +50,7 @@ public final class RewardModel {
     private final Gpt trunk;
     private final ScalarHead head;
 
-    /** A reward model over {@code trunk} (shared, not copied) and {@code head} (width and dtype must match). */
+    /** A reward model over {@code trunk} (shared, not copied) and {@code head} (width, dtype and device must match). */
     public RewardModel(Gpt trunk, ScalarHead head) {
         Map<String, Variable> h = head.namedParameters();
         int[] w = h.get("weight").shape();
@@ -60,13 +61,22 @@ public final class RewardModel {
         if (h.get("weight").dtype() != trunk.dtype()) {
             throw new IllegalArgumentException("RewardModel: head dtype " + h.get("weight").dtype() + " differs from the trunk's " + trunk.dtype());
         }
+        if (!head.device().equals(trunk.device())) {
+            throw new IllegalArgumentException("RewardModel: the head is on " + head.device() + " but the trunk on "
+                    + trunk.device() + "; move one with to(Device)");
+        }
         this.trunk = trunk;
         this.head = head;
     }
 
-    /** A fresh head on {@code trunk} (e.g. an SFT model): the usual starting point of reward training. */
+    /**
+     * A fresh head on {@code trunk} (e.g. an SFT model), on the trunk's device: the usual starting point of reward
+     * training.
+     */
     public static RewardModel withNewHead(Gpt trunk, Generator generator) {
-        return new RewardModel(trunk, new ScalarHead(trunk.config().width(), trunk.dtype(), generator));
+        ScalarHead head = new ScalarHead(trunk.config().width(), trunk.dtype(), generator);
+        head.to(trunk.device());
+        return new RewardModel(trunk, head);
     }
 
     public Gpt trunk() {
@@ -81,6 +91,25 @@ public final class RewardModel {
         return trunk.dtype();
     }
 
+    /** The device of the parameters; fails if trunk and head are on different ones. */
+    public Device device() {
+        Device device = trunk.device(), headDevice = head.device();
+        if (!device.equals(headDevice)) {
+            throw new IllegalStateException("RewardModel: the trunk is on " + device + " but the head on " + headDevice);
+        }
+        return device;
+    }
+
+    /**
+     * Moves trunk and head to {@code device}, in place (see {@link org.rlhf4j.transformer.nn.Module#to}); returns
+     * this model. Build optimizers after the move.
+     */
+    public RewardModel to(Device device) {
+        trunk.to(device);
+        head.to(device);
+        return this;
+    }
+
     // ---- forward ----
 
     /** The head at every position, {@code [B, T]} (PPO's values). */
@@ -88,22 +117,26 @@ public final class RewardModel {
         return head.forward(trunk.hidden(batch.ids(), batch.positions(), batch.padMask())); // [B, T]
     }
 
-    /** Row b's last real token, {@code promptWidth + completionLengths[b] - 1}, as an I32 index {@code [B, 1]}. */
+    /**
+     * Row b's last real token, {@code promptWidth + completionLengths[b] - 1}, as an I32 index {@code [B, 1]} on the
+     * batch's device (made from the lengths the batch keeps on the host).
+     */
     public static Tensor lastTokenIndex(SequenceBatch batch) {
         int b = batch.size();
         int[] index = new int[b];
         for (int i = 0; i < b; i++) index[i] = batch.promptWidth() + batch.completionLengths()[i] - 1;
-        return Tensor.ofInts(index, b, 1);
+        return Tensor.ofInts(index, b, 1).to(batch.device());
     }
 
-    /** One reward per row {@code [B]}: the head at the row's last real token. */
+    /** One reward per row {@code [B]}: the head at the row's last real token, on the model's device. */
     public Variable score(SequenceBatch batch) {
         Variable all = values(batch);                                          // [B, T]
-        Variable last = ShapeOps.gather(all, 1, lastTokenIndex(batch));       // [B, 1]
+        Tensor index = lastTokenIndex(batch).to(all.data().device());        // a host batch follows the model
+        Variable last = ShapeOps.gather(all, 1, index);                       // [B, 1]
         return last.reshape(batch.size());
     }
 
-    /** {@link #score} without a graph, as doubles. */
+    /** {@link #score} without a graph, as doubles (one download). */
     public double[] scoreNoGrad(SequenceBatch batch) {
         try (var g = Grad.disabled()) {
             return score(batch).data().to(DType.F64).toDoubleArray();
@@ -155,15 +188,18 @@ public final class RewardModel {
     }
 
     /**
-     * A deep copy: new parameters holding the same values, and a dropout generator at the same state, so that the
-     * copy (a PPO value model, say) trains without touching this model.
+     * A deep copy on the same device: new parameters holding the same values, and a dropout generator at the same
+     * state, so that the copy (a PPO value model, say) trains without touching this model.
      */
     public RewardModel copy() {
+        Device device = device();
         Generator g = new Generator(0);
         g.setState(trunk.generator().state());
-        Gpt trunkCopy = new Gpt(trunk.config(), trunk.dtype(), g);
+        // moved before the values are copied in, so that they go device to device
+        Gpt trunkCopy = new Gpt(trunk.config(), trunk.dtype(), g).to(device);
         trunkCopy.loadStateDict(trunk.stateDict(), "RewardModel.copy");
         ScalarHead headCopy = new ScalarHead(trunk.config().width(), trunk.dtype(), new Generator(0));
+        headCopy.to(device);
         headCopy.loadStateDict(head.stateDict(), "RewardModel.copy");
         RewardModel out = new RewardModel(trunkCopy, headCopy);
         if (!isTraining()) out.eval();
@@ -227,7 +263,7 @@ public final class RewardModel {
     /**
      * Loads a directory written by {@link #save} (or by HF's {@code GPT2ForSequenceClassification} with one label,
      * whose missing {@code score.bias} is taken as 0) with parameters of {@code dtype}. Every parameter must be
-     * present with its shape; an unknown tensor is an error.
+     * present with its shape; an unknown tensor is an error. The model is on the CPU; {@link #to} moves it.
      */
     public static RewardModel load(Path dir, DType dtype) throws IOException {
         if (!dtype.isFloatingPoint()) throw new IllegalArgumentException("RewardModel.load: dtype must be F32 or F64, found " + dtype);

@@ -1,19 +1,20 @@
 package org.rlhf4j.rl.reward;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
+import org.rlhf4j.autograd.Autocast;
 import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.autograd.ShapeOps;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.rl.dpo.SequenceChunks;
 import org.rlhf4j.rl.dpo.TokenizedPair;
 import org.rlhf4j.rl.logprobs.SequenceBatch;
-import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.optim.AdamW;
 import org.rlhf4j.transformer.optim.GradClip;
@@ -34,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * batch's pairs with {@code r_chosen > r_rejected}), {@code margin} (mean {@code r_chosen - r_rejected}), plus
  * {@code step} and {@code epoch}. A NaN or infinite loss or gradient stops training with an
  * {@link ArithmeticException} before any weight is written.
+ *
+ * <p>The model may be on any device: batches are built there, the forward passes run in
+ * {@link RewardConfig#precision()} ({@link Autocast}), and a micro-batch's rewards and loss come back to the host
+ * in one download.
  */
 public final class RewardTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(RewardTrainer.class);
@@ -107,8 +112,11 @@ public final class RewardTrainer {
 
     // ---- rewards ----
 
-    /** Rewards of pairs: {@code [0]} chosen {@code [B]}, {@code [1]} rejected {@code [B]}, with a graph when enabled. */
-    private Variable[] rewards(List<TokenizedPair> pairs) {
+    /**
+     * Rewards of pairs, {@code [2B]}: the chosen rows' then the rejected rows', with a graph when enabled, on the
+     * model's device, the forward in the configured precision.
+     */
+    private Variable rewards(List<TokenizedPair> pairs) {
         int b = pairs.size();
         int[][] prompts = new int[2 * b][], completions = new int[2 * b][];
         for (int i = 0; i < b; i++) {
@@ -118,11 +126,12 @@ public final class RewardTrainer {
             prompts[b + i] = prompts[i];
             completions[b + i] = p.rejected();
         }
-        List<SequenceBatch> chunks = SequenceChunks.of(prompts, completions, padId, model.dtype(), limit);
+        List<SequenceBatch> chunks = SequenceChunks.of(prompts, completions, padId, model.dtype(), model.device(), limit);
         Variable[] parts = new Variable[chunks.size()];
-        for (int k = 0; k < chunks.size(); k++) parts[k] = model.score(chunks.get(k));
-        Variable all = parts.length == 1 ? parts[0] : ShapeOps.concat(0, parts); // [2B]
-        return new Variable[] {ShapeOps.narrow(all, 0, 0, b), ShapeOps.narrow(all, 0, b, b)};
+        try (var precision = Autocast.with(config.precision())) {
+            for (int k = 0; k < chunks.size(); k++) parts[k] = model.score(chunks.get(k));
+        }
+        return parts.length == 1 ? parts[0] : ShapeOps.concat(0, parts); // [2B]
     }
 
     /** The loss of one batch of pairs (with a graph), and its metrics. */
@@ -135,17 +144,22 @@ public final class RewardTrainer {
                 throw new IllegalArgumentException("RewardTrainer: pair " + i + " has a row longer than " + limit + " tokens");
             }
         }
-        Variable[] r = rewards(pairs);
-        Tensor margin = margins == null ? null : Tensor.of(margins, margins.length).to(model.dtype());
-        Variable loss = BradleyTerry.loss(r[0], r[1], margin);
+        int b = pairs.size();
+        Variable all = rewards(pairs);                                             // [2B]
+        Variable chosenRewards = ShapeOps.narrow(all, 0, 0, b), rejectedRewards = ShapeOps.narrow(all, 0, b, b);
+        Tensor margin = margins == null ? null
+                : Tensor.of(margins, margins.length).to(model.dtype()).to(all.data().device());
+        Variable loss = BradleyTerry.loss(chosenRewards, rejectedRewards, margin);
         if (config.centerRewardsCoefficient() > 0) {
-            loss = loss.add(BradleyTerry.centeringPenalty(r[0], r[1], config.centerRewardsCoefficient()));
+            loss = loss.add(BradleyTerry.centeringPenalty(chosenRewards, rejectedRewards, config.centerRewardsCoefficient()));
         }
-        double[] chosen = r[0].data().to(DType.F64).toDoubleArray(), rejected = r[1].data().to(DType.F64).toDoubleArray();
+        // rewards and loss in one download: [chosen..., rejected..., loss]
+        double[] host = Tensor.concat(0, all.data(), loss.data().reshape(1)).toDoubleArray();
+        double[] chosen = Arrays.copyOfRange(host, 0, b), rejected = Arrays.copyOfRange(host, b, 2 * b);
         double margin2 = 0;
         for (int i = 0; i < chosen.length; i++) margin2 += chosen[i] - rejected[i];
         Map<String, Object> metrics = new LinkedHashMap<>();
-        metrics.put("loss", loss.data().item());
+        metrics.put("loss", host[2 * b]);
         metrics.put("accuracy", BradleyTerry.accuracy(chosen, rejected));
         metrics.put("margin", margin2 / chosen.length);
         return new BatchLoss(loss, chosen, rejected, metrics);
@@ -188,7 +202,7 @@ public final class RewardTrainer {
                 if (m != null) m[i] = margins[idx.get(i)];
             }
             BatchLoss batch = loss(pairs, m);
-            double value = batch.loss().data().item();
+            double value = (Double) batch.metrics().get("loss");
             if (!Double.isFinite(value)) {
                 optimizer.zeroGrad();
                 throw new ArithmeticException("RewardTrainer: loss is " + value + " at step " + step
@@ -257,9 +271,9 @@ public final class RewardTrainer {
         try (var g = Grad.disabled()) {
             for (int from = 0; from < kept.size(); from += config.batchSize()) {
                 int to = Math.min(kept.size(), from + config.batchSize());
-                Variable[] r = rewards(kept.subList(from, to));
-                System.arraycopy(r[0].data().to(DType.F64).toDoubleArray(), 0, chosen, from, to - from);
-                System.arraycopy(r[1].data().to(DType.F64).toDoubleArray(), 0, rejected, from, to - from);
+                double[] r = rewards(kept.subList(from, to)).data().toDoubleArray(); // one download per batch
+                System.arraycopy(r, 0, chosen, from, to - from);
+                System.arraycopy(r, to - from, rejected, from, to - from);
             }
         } finally {
             if (wasTraining) model.train();

@@ -12,7 +12,8 @@ import org.rlhf4j.transformer.gpt.SamplingConfig;
  * {@link SequenceBatch} over them, whether each completion ended with EOS, and the per-token log-probs of the
  * completion under the policy and the reference {@code [B, T-1]}, both computed without a graph and with the
  * sampling temperature (as TRL does), zero outside the completion mask; and the seconds spent generating and
- * computing those log-probs.
+ * computing those log-probs. The batch and the log-probs live on the policy's device. Generation and the two
+ * log-prob passes run in the caller's {@link org.rlhf4j.autograd.Autocast} precision.
  */
 public record Rollout(int[][] prompts, int[][] completions, boolean[] endedWithEos, SequenceBatch batch,
                       Tensor policyLogProbs, Tensor referenceLogProbs, double generationSeconds, double logProbSeconds) {
@@ -29,10 +30,12 @@ public record Rollout(int[][] prompts, int[][] completions, boolean[] endedWithE
             for (int i = 0; i < completions.length; i++) {
                 if (completions[i].length == 0) completions[i] = new int[] {Math.max(sampling.padId(), 0)};
             }
-            SequenceBatch batch = SequenceBatch.of(prompts, completions, Math.max(sampling.padId(), 0), policy.dtype());
+            SequenceBatch batch = SequenceBatch.of(prompts, completions, Math.max(sampling.padId(), 0), policy.dtype(),
+                    policy.device());
             double temperature = sampling.isGreedy() ? 1.0 : sampling.temperature();
             Tensor logp = SequenceLogProbs.perTokenNoGrad(policy, batch, temperature);
-            Tensor ref = reference == null ? null : SequenceLogProbs.perTokenNoGrad(reference, batch, temperature);
+            Tensor ref = reference == null ? null
+                    : SequenceLogProbs.perTokenNoGrad(reference, batch, temperature).to(logp.device());
             long t2 = System.nanoTime();
             return new Rollout(prompts, completions, r.endedWithEos(), batch, logp, ref, (t1 - t0) * 1e-9, (t2 - t1) * 1e-9);
         } finally {
