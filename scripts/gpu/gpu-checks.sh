@@ -7,13 +7,15 @@
 #                                       that travels with the working tree).
 #   scripts/gpu/gpu-checks.sh run       on the GPU machine (bare: no Java, no Maven, no network): finds the CUDA 13
 #                                       libraries there, runs every test tagged "gpu" and then every benchmark
-#                                       tagged "gpu-benchmark" from the kernels test classes, then the PyTorch
+#                                       tagged "gpu-benchmark" from the kernels and tests modules' test
+#                                       classes (the CUDA backend, then GPT-2 124M end to end), then the PyTorch
 #                                       peer scripts (scripts/gpu/*_peer.py), writes logs under $OUT (or
 #                                       .gpu-bundle/out), and prints one table last.
 #
-# Extending it: put a JUnit test class in kernels/src/test/java with @Tag("gpu") (correctness, skips without a
-# GPU) or @Tag("gpu-benchmark") (prints result lines "NAME | ..."), or a peer script scripts/gpu/<name>_peer.py
-# that prints lines in the same "NAME | ..." form. Every such line ends up in the final table.
+# Extending it: put a JUnit test class in kernels/src/test/java or tests/src/test/java with @Tag("gpu")
+# (correctness, skips without a GPU) or @Tag("gpu-benchmark") (prints result lines "NAME | ..."), or a peer script
+# scripts/gpu/<name>_peer.py that prints lines in the same "NAME | ..." form (or "torch ... | ..."). Every such
+# line ends up in the final table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -24,14 +26,16 @@ prepare() {
     command -v mvn >/dev/null || { echo "prepare needs Maven (and a JDK 17 with jlink)"; exit 1; }
     rm -rf "$BUNDLE"
     mkdir -p "$BUNDLE/lib" "$BUNDLE/classes"
-    # build only what the checks need: tensor and kernels from this working tree (test classes included)
-    mvn -q -pl tensor,kernels -DskipTests package dependency:copy-dependencies -DincludeScope=test \
-        -DexcludeGroupIds=org.rlhf4j -DoutputDirectory="$BUNDLE/lib"
-    cp tensor/target/rlhf4j-tensor-*.jar "$BUNDLE/lib/"
+    # build only what the checks need, from this working tree (test classes included)
+    mvn -q -pl tensor,autograd,transformer,rl,kernels,tests -DskipTests package dependency:copy-dependencies \
+        -DincludeScope=test -DexcludeGroupIds=org.rlhf4j -DoutputDirectory="$BUNDLE/lib"
+    local m
+    for m in tensor autograd transformer rl; do cp "$m"/target/rlhf4j-"$m"-*[0-9T].jar "$BUNDLE/lib/"; done
     mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_CONSOLE_VERSION \
         -DoutputDirectory="$BUNDLE"
     cp kernels/target/rlhf4j-kernels-*.jar "$BUNDLE/lib/"
     cp -r kernels/target/test-classes "$BUNDLE/classes/kernels-tests"
+    cp -r tests/target/test-classes "$BUNDLE/classes/e2e-tests"
     # junit and its dependencies come with the console launcher
     rm -f "$BUNDLE"/lib/junit-*.jar "$BUNDLE"/lib/opentest4j-*.jar "$BUNDLE"/lib/apiguardian-*.jar
     # the CUDA preset's native jar holds JNI wrappers for every CUDA library: keep cudart (driver API) and cublas
@@ -96,18 +100,19 @@ run() {
     libs=$(find_cuda_libs)
     echo "CUDA library folders: ${libs:-none found}" >> "$env"
     export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    local cp="$BUNDLE/classes/kernels-tests"
+    local cp="$BUNDLE/classes/kernels-tests:$BUNDLE/classes/e2e-tests"
+    local scan=(--scan-class-path "$BUNDLE/classes/kernels-tests" --scan-class-path "$BUNDLE/classes/e2e-tests")
     for j in "$BUNDLE"/lib/*.jar; do cp="$cp:$j"; done
     local java=("$BUNDLE/jre/bin/java" --add-modules jdk.incubator.vector -Xmx24g -XX:+UseParallelGC
                 -Djava.library.path="$libs" -Dorg.bytedeco.javacpp.logger.debug=true)
     local console=("$BUNDLE"/junit-platform-console-standalone-*.jar)
     local t0=$SECONDS
     set +e
-    "${java[@]}" -jar "${console[0]}" execute --class-path "$cp" --scan-class-path "$BUNDLE/classes/kernels-tests" \
+    "${java[@]}" -jar "${console[0]}" execute --class-path "$cp" "${scan[@]}" \
         --include-tag gpu --details=tree --disable-banner --disable-ansi-colors > "$out/gpu-tests.log" 2>&1
     local tests_rc=$?
     local t1=$SECONDS
-    "${java[@]}" -jar "${console[0]}" execute --class-path "$cp" --scan-class-path "$BUNDLE/classes/kernels-tests" \
+    "${java[@]}" -jar "${console[0]}" execute --class-path "$cp" "${scan[@]}" \
         --include-tag gpu-benchmark --details=tree --disable-banner --disable-ansi-colors > "$out/benchmarks.log" 2>&1
     local bench_rc=$?
     local t2=$SECONDS
@@ -129,7 +134,8 @@ run() {
         grep -E '^\[ *[0-9]+ (tests|containers) (found|successful|failed|skipped|aborted)' "$out/gpu-tests.log" || echo "(no summary: see gpu-tests.log)"
         grep -E '✘|\[X\]' "$out/gpu-tests.log" | head -40 || true
         echo "-- benchmarks (tag gpu-benchmark): exit $bench_rc"
-        grep -ahE '^[A-Z][A-Z0-9_-]* \| ' "$out/benchmarks.log" "$out/peers.log" || echo "(no result lines)"
+        grep -ahE '^([A-Z][A-Z0-9_-]*|torch [^|]*) \| ' "$out/gpu-tests.log" "$out/benchmarks.log" "$out/peers.log" \
+            || echo "(no result lines)"
         if grep -q "no GPU here" "$out/gpu-tests.log" 2>/dev/null; then
             echo "NO GPU: every GPU test skipped: $(grep -m1 -o 'no GPU here:.*' "$out/gpu-tests.log")"
         fi
