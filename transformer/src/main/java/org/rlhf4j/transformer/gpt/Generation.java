@@ -70,7 +70,7 @@ public final class Generation {
         boolean[] done = new boolean[batch], eos = new boolean[batch];
         int[] block = new int[4];
         for (int step = 0; step < config.maxNewTokens(); step++) {
-            double[] rows = last.to(DType.F64).contiguous().toDoubleArray();
+            double[] rows = hostRows(last);
             int[] next = new int[batch];
             boolean allDone = true;
             for (int b = 0; b < batch; b++) {
@@ -150,5 +150,17 @@ public final class Generation {
             if (target < acc) return order[r];
         }
         return order[keep - 1];
+    }
+
+    /**
+     * The last position's logits on the host, widened to F64 there: one download per token of the model's own
+     * dtype (half the bytes of a device-side F64 conversion for an F32 model), the same values exactly.
+     */
+    private static double[] hostRows(Tensor last) {
+        if (last.dtype() == DType.F64) return last.contiguous().toDoubleArray();
+        float[] f = last.contiguous().toFloatArray();
+        double[] out = new double[f.length];
+        for (int i = 0; i < f.length; i++) out[i] = f[i];
+        return out;
     }
 }
