@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import org.rlhf4j.autograd.Precision;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -112,7 +111,7 @@ final class DpoCommand extends TrainCommand {
         try {
             config = new DpoConfig(beta, lossType, labelSmoothing, learningRate, batchSize, gradientAccumulationSteps, maxSteps,
                     numTrainEpochs, maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, maxLength, maxPromptLength,
-                    maxCompletionLength, truncationMode, 10, seed, Precision.F32);
+                    maxCompletionLength, truncationMode, 10, seed, precision());
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }
@@ -150,8 +149,8 @@ final class DpoCommand extends TrainCommand {
 
     @Override
     TrainingRun.Session open() throws Exception {
-        Gpt policy = model.load(seed);
-        Gpt reference = model.loadReference(refModel, seed);
+        Gpt policy = onDevice(model.load(seed));
+        Gpt reference = onDevice(model.loadReference(refModel, seed));
         Tokenizer tokenizer = model.tokenizer(policy.config().vocabSize());
         List<TokenizedPair> train = Pairs.read(dataset, tokenizer);
         List<TokenizedPair> eval = evalDataset == null ? List.of() : Pairs.read(evalDataset, tokenizer);

@@ -6,13 +6,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.rlhf4j.autograd.Autocast;
+import org.rlhf4j.autograd.Precision;
 import org.rlhf4j.rl.data.Datasets;
 import org.rlhf4j.rl.data.PromptRecord;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.transformer.gpt.Generation;
 import org.rlhf4j.transformer.gpt.Gpt;
 import org.rlhf4j.transformer.gpt.SamplingConfig;
 import org.rlhf4j.transformer.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,6 +35,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"--model", "--model-name-or-path"}, required = true, paramLabel = "DIR", description = "Model directory.")
     Path model;
+
+    @Mixin
+    DeviceOptions devices;
 
     @Parameters(paramLabel = "PROMPT", arity = "0..*", description = "Prompts (or use --input).")
     List<String> prompts = new ArrayList<>();
@@ -63,6 +70,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        devices.check(spec);
         Check.atLeast(spec, "--max-new-tokens", maxNewTokens, 1);
         Check.nonNegative(spec, "--temperature", temperature);
         Check.atLeast(spec, "--top-k", topK, 0);
@@ -75,13 +83,15 @@ final class GenerateCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "give prompts as arguments or --input FILE, found " + (input == null ? "neither" : "both"));
         }
+        Device device = devices.resolve(spec);
+        Precision precision = devices.precision(spec);
         List<String> texts = new ArrayList<>(prompts);
         if (input != null) {
             ModelFiles.requireFile(input, "--input");
             for (PromptRecord r : Datasets.readPrompts(input)) texts.add(r.prompt());
             if (texts.isEmpty()) throw new CliException(input + ": no records");
         }
-        Gpt gpt = ModelFiles.loadLm(model, "--model");
+        Gpt gpt = ModelFiles.loadLm(model, "--model").to(device);
         Tokenizer tokenizer = ModelFiles.tokenizer(model, gpt.config().vocabSize());
         int pad = ModelFiles.padId(tokenizer);
         int context = gpt.config().contextLength();
@@ -101,7 +111,10 @@ final class GenerateCommand implements Callable<Integer> {
             }
             SamplingConfig sampling = new SamplingConfig(Math.min(maxNewTokens, context - ids.length), temperature, topK, topP,
                     tokenizer.eosId(), pad, seed);
-            Generation.Result result = Generation.generate(gpt, batch, sampling, seeds);
+            Generation.Result result;
+            try (var autocast = Autocast.with(precision)) {
+                result = Generation.generate(gpt, batch, sampling, seeds);
+            }
             for (int i = 0; i < numReturnSequences; i++) {
                 int[] tokens = result.completions()[i];
                 boolean eos = result.endedWithEos()[i];

@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import org.rlhf4j.autograd.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.rlhf4j.rl.grpo.GrpoConfig;
 import org.rlhf4j.rl.grpo.GrpoTrainer;
 import org.rlhf4j.rl.logprobs.SequenceBatch;
@@ -132,7 +132,7 @@ final class GrpoCommand extends TrainCommand {
         try {
             config = new GrpoConfig(learningRate, batchSize / numGenerations, numGenerations, temperature, topK, topP,
                     maxCompletionLength, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards,
-                    maxGradNorm, seed, Precision.F32);
+                    maxGradNorm, seed, precision());
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }
@@ -166,8 +166,9 @@ final class GrpoCommand extends TrainCommand {
         return a;
     }
 
-    /** The sum of the reward functions named. */
-    static GrpoTrainer.RewardFunction rewardFunction(List<String> names, Tokenizer tokenizer, int padId) throws IOException {
+    /** The sum of the reward functions named; {@code place} moves a reward model where the policy is. */
+    static GrpoTrainer.RewardFunction rewardFunction(List<String> names, Tokenizer tokenizer, int padId,
+                                                     UnaryOperator<RewardModel> place) throws IOException {
         List<GrpoTrainer.RewardFunction> parts = new ArrayList<>();
         Arithmetic arithmetic = new Arithmetic(9999, true);
         SyntheticSentiment sentiment = new SyntheticSentiment();
@@ -183,7 +184,7 @@ final class GrpoCommand extends TrainCommand {
                 });
                 case "sentiment" -> parts.add((p, c) -> sentiment.reward(tokenizer.decode(p), tokenizer.decode(c)));
                 default -> {
-                    RewardModel rm = ModelFiles.loadRewardModel(Path.of(name), "--reward-funcs");
+                    RewardModel rm = place.apply(ModelFiles.loadRewardModel(Path.of(name), "--reward-funcs"));
                     parts.add((p, c) -> rm.scoreNoGrad(SequenceBatch.of(new int[][] {p}, new int[][] {c}, padId, DType.F32))[0]);
                 }
             }
@@ -197,14 +198,15 @@ final class GrpoCommand extends TrainCommand {
 
     @Override
     TrainingRun.Session open() throws Exception {
-        Gpt policy = model.load(seed);
-        Gpt reference = beta == 0 ? null : model.loadReference(refModel, seed);
+        Gpt policy = onDevice(model.load(seed));
+        Gpt reference = beta == 0 ? null : onDevice(model.loadReference(refModel, seed));
         Tokenizer tokenizer = model.tokenizer(policy.config().vocabSize());
         int pad = ModelFiles.padId(tokenizer), eos = tokenizer.eosId();
         Prompts prompts = Prompts.read(dataset, tokenizer, config.promptsPerStep(), seed, maxCompletionLength,
                 policy.config().contextLength(), "--max-completion-length");
         long total = maxSteps > 0 ? maxSteps : prompts.stepsFor(numTrainEpochs);
-        GrpoTrainer trainer = new GrpoTrainer(policy, reference, rewardFunction(rewardFuncs, tokenizer, pad), config, eos, pad);
+        GrpoTrainer trainer = new GrpoTrainer(policy, reference, rewardFunction(rewardFuncs, tokenizer, pad, this::onDevice),
+                config, eos, pad);
         return new TrainerSession.OfPolicy(total, trainer::step, trainer.optimizer(), model.tokenizerSource(), policy, eos) {
             @Override
             public Map<String, Object> trainStep() {

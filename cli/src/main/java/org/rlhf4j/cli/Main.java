@@ -9,7 +9,7 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * The {@code rlhf4j} command. Exit codes: 0 success, 1 a run that failed (bad file, bad data, a numerical
- * failure), 2 a usage error (unknown option, missing or out-of-range value). Every failure is one line on stderr.
+ * failure, a --device that this machine cannot provide), 2 a usage error (unknown option, missing or out-of-range value). Every failure is one line on stderr.
  */
 @Command(name = "rlhf4j", mixinStandardHelpOptions = true, version = "rlhf4j 0.1.0",
         description = "RLHF on the JVM: supervised fine-tuning, reward models, PPO, DPO and GRPO for GPT-2 models.",

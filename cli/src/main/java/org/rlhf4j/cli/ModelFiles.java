@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import org.rlhf4j.rl.reward.RewardModel;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.transformer.gpt.Gpt;
 import org.rlhf4j.transformer.io.HfConfig;
 import org.rlhf4j.transformer.io.ModelDirectory;
@@ -66,6 +67,13 @@ final class ModelFiles {
         } catch (NoSuchFileException e) {
             throw new CliException(what + " " + dir + ": missing " + e.getFile());
         }
+    }
+
+    /** Moves trunk and head of {@code model} to {@code device}, in place; returns it. */
+    static RewardModel onDevice(RewardModel model, Device device) {
+        model.trunk().to(device);
+        model.head().to(device);
+        return model;
     }
 
     /** Whether {@code dir/config.json} names GPT2ForSequenceClassification (a reward or value model). */

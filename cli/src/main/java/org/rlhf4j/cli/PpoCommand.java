@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import org.rlhf4j.autograd.Precision;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -147,7 +146,7 @@ final class PpoCommand extends TrainCommand {
         try {
             config = new PpoConfig(learningRate, batchSize, numMiniBatches, numPpoEpochs, responseLength, temperature, klCoef,
                     klEstimator, adaptiveKl, klTarget, klHorizon, cliprange, cliprangeValue, vfCoef, gamma, lam, whitenRewards,
-                    missingEosPenalty == null ? Double.NaN : missingEosPenalty, maxGradNorm, seed, Precision.F32);
+                    missingEosPenalty == null ? Double.NaN : missingEosPenalty, maxGradNorm, seed, precision());
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }
@@ -193,10 +192,12 @@ final class PpoCommand extends TrainCommand {
 
     @Override
     TrainingRun.Session open() throws Exception {
-        Gpt policy = model.load(seed);
-        Gpt reference = model.loadReference(refModel, seed);
+        Gpt policy = onDevice(model.load(seed));
+        Gpt reference = onDevice(model.loadReference(refModel, seed));
         RewardModel scorer = ModelFiles.loadRewardModel(rewardModel, "--reward-model");
         RewardModel value = valueModel != null ? ModelFiles.loadRewardModel(valueModel, "--value-model") : scorer.copy();
+        onDevice(scorer);
+        onDevice(value);
         for (RewardModel rm : new RewardModel[] {scorer, value}) {
             if (rm.trunk().config().vocabSize() != policy.config().vocabSize()) {
                 throw new CliException("the reward/value model's vocab_size " + rm.trunk().config().vocabSize()

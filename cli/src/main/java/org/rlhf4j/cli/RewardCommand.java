@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import org.rlhf4j.autograd.Precision;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -93,7 +92,7 @@ final class RewardCommand extends TrainCommand {
         Check.nonNegative(spec, "--center-rewards-coefficient", centerRewardsCoefficient);
         try {
             config = new RewardConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs, maxLength,
-                    maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, centerRewardsCoefficient, 10, seed, Precision.F32);
+                    maxGradNorm, warmupRatio, lrSchedulerType, weightDecay, centerRewardsCoefficient, 10, seed, precision());
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }
@@ -134,6 +133,7 @@ final class RewardCommand extends TrainCommand {
             tokenizer = model.tokenizer(trunk.config().vocabSize());
             rm = RewardModel.withNewHead(trunk, new Generator(seed));
         }
+        onDevice(rm);
         List<TokenizedPair> train = Pairs.read(dataset, tokenizer);
         List<TokenizedPair> eval = evalDataset == null ? List.of() : Pairs.read(evalDataset, tokenizer);
         RewardTrainer trainer = new RewardTrainer(rm, config, train, ModelFiles.padId(tokenizer));

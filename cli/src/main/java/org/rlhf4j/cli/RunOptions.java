@@ -12,7 +12,7 @@ final class RunOptions {
     Path outputDir;
 
     @Option(names = {"--resume", "--resume-from-checkpoint"},
-            description = "Continue from the last checkpoint in the output directory (same arguments required).")
+            description = "Continue from the last checkpoint in the output directory (same arguments required; --device may differ).")
     boolean resume;
 
     @Option(names = "--overwrite-output-dir", description = "Delete an earlier run's files in the output directory first.")

@@ -7,10 +7,13 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.rlhf4j.autograd.Autocast;
+import org.rlhf4j.autograd.Precision;
 import org.rlhf4j.rl.data.DatasetFileException;
 import org.rlhf4j.rl.logprobs.SequenceBatch;
 import org.rlhf4j.rl.logprobs.SequenceLogProbs;
 import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.transformer.gpt.Gpt;
 import org.rlhf4j.transformer.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -32,19 +35,33 @@ final class ScoreCommand implements Callable<Integer> {
     Path input;
 
     @Option(paramLabel = "NAME", names = "--dtype", defaultValue = "float32",
-            description = "float32 or float64: the precision the model runs in (default: ${DEFAULT-VALUE}).")
+            description = "float32 or float64 (CPU only): the dtype of the weights and activations (default: ${DEFAULT-VALUE}).")
     String dtype;
+
+    @picocli.CommandLine.Mixin
+    DeviceOptions devices;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        devices.check(spec);
         Check.oneOf(spec, "--dtype", dtype, "float32", "float64");
         DType precision = dtype.equals("float64") ? DType.F64 : DType.F32;
+        if (precision == DType.F64 && !devices.device.equals("cpu")) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--dtype float64 runs on the CPU only (the GPU computes in F32), found --device " + devices.device);
+        }
+        Precision arithmetic = devices.precision(spec);
+        if (precision == DType.F64 && arithmetic == Precision.BF16) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--precision bf16 goes with --dtype float32 (float64 is never lowered)");
+        }
+        Device device = devices.resolve(spec);
         ModelFiles.requireFile(input, "--input");
         List<JsonLines.Line> lines = JsonLines.read(input);
-        Gpt gpt = ModelFiles.loadLm(model, "--model", precision);
+        Gpt gpt = ModelFiles.loadLm(model, "--model", precision).to(device);
         int vocab = gpt.config().vocabSize(), context = gpt.config().contextLength();
         Tokenizer tokenizer = null;
         int[][] sequences = new int[lines.size()][];
@@ -87,7 +104,10 @@ final class ScoreCommand implements Callable<Integer> {
                 // the first token as the "prompt", the rest as the "completion": log-probs of tokens 1..n-1
                 SequenceBatch batch = SequenceBatch.of(new int[][] {{ids[0]}},
                         new int[][] {java.util.Arrays.copyOfRange(ids, 1, ids.length)}, 0, precision);
-                double[] values = SequenceLogProbs.perTokenNoGrad(gpt, batch, 1.0).to(DType.F64).toDoubleArray();
+                double[] values;
+                try (var autocast = Autocast.with(arithmetic)) {
+                    values = SequenceLogProbs.perTokenNoGrad(gpt, batch, 1.0).to(DType.F64).toDoubleArray();
+                }
                 for (int j = 0; j < ids.length - 1; j++) lp.add(values[j]);
             }
             out.println(JsonLines.JSON.writeValueAsString(o));

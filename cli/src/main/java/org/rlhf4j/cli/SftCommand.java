@@ -1,6 +1,5 @@
 package org.rlhf4j.cli;
 
-import org.rlhf4j.autograd.Precision;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,7 +95,7 @@ final class SftCommand extends TrainCommand {
         Check.atLeast(spec, "--eval-steps", evalSteps, 0);
         try {
             config = new SftConfig(learningRate, batchSize, gradientAccumulationSteps, maxSteps, numTrainEpochs, maxLength,
-                    completionOnlyLoss, warmupRatio, lrSchedulerType, weightDecay, maxGradNorm, 10, evalSteps, seed, Precision.F32);
+                    completionOnlyLoss, warmupRatio, lrSchedulerType, weightDecay, maxGradNorm, 10, evalSteps, seed, precision());
         } catch (IllegalArgumentException e) {
             throw Check.invalid(spec, e);
         }
@@ -144,7 +143,7 @@ final class SftCommand extends TrainCommand {
 
     @Override
     TrainingRun.Session open() throws Exception {
-        Gpt gpt = model.load(seed);
+        Gpt gpt = onDevice(model.load(seed));
         Tokenizer tokenizer = model.tokenizer(gpt.config().vocabSize());
         List<SftExample> train = examples(dataset, tokenizer);
         List<SftExample> eval = evalDataset == null ? List.of() : examples(evalDataset, tokenizer);

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.rlhf4j.rl.metrics.MetricsLog;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Generator;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.io.ModelDirectory;
@@ -34,7 +35,9 @@ import org.rlhf4j.transformer.io.TrainingCheckpoint;
  *
  * {@code config.json} is the last file written, atomically, so a directory with it holds a finished run and one
  * without it does not. {@code --resume} reloads the latest checkpoint, checks that it was written by the same
- * command with the same arguments, drops the metrics lines after it and continues.
+ * command with the same arguments, drops the metrics lines after it and continues. The {@code run} section of
+ * training_args.json (output directory, save steps, device) is not compared: a run written on a GPU may continue on
+ * the CPU and the other way round (checkpoints hold host tensors, loaded onto the models' device).
  */
 final class TrainingRun {
     static final String ARGS_FILE = "training_args.json";
@@ -84,13 +87,19 @@ final class TrainingRun {
 
     private final String command;
     private final RunOptions options;
+    private final Device device;
     private final Map<String, Object> arguments;
     private final PrintStream out, err;
 
-    /** {@code arguments}: the resolved configuration; a resume must find the same in training_args.json. */
-    TrainingRun(String command, RunOptions options, Map<String, Object> arguments, PrintStream out, PrintStream err) {
+    /**
+     * {@code arguments}: the resolved configuration; a resume must find the same in training_args.json.
+     * {@code device}: where the models are, recorded with the run options.
+     */
+    TrainingRun(String command, RunOptions options, Device device, Map<String, Object> arguments, PrintStream out,
+                PrintStream err) {
         this.command = command;
         this.options = options;
+        this.device = device;
         this.arguments = arguments;
         this.out = out;
         this.err = err;
@@ -172,7 +181,9 @@ final class TrainingRun {
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("command", command);
         resolved.putAll(arguments);
-        resolved.put("run", options.describe());
+        Map<String, Object> runOptions = options.describe();
+        runOptions.put("device", device.toString());
+        resolved.put("run", runOptions);
         if (options.resume) resume(session, resolved);
         byte[] json = (JsonLines.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(resolved) + "\n")
                 .getBytes(StandardCharsets.UTF_8);
@@ -227,6 +238,7 @@ final class TrainingRun {
     private void resume(Session session, Map<String, Object> resolved) throws IOException {
         Path dir = options.outputDir;
         Path argsFile = dir.resolve(ARGS_FILE);
+        String savedDevice = null;
         if (Files.exists(argsFile)) {
             JsonNode saved;
             try {
@@ -236,6 +248,9 @@ final class TrainingRun {
             }
             JsonNode now = JsonLines.JSON.readTree(JsonLines.JSON.writeValueAsString(resolved)); // numbers typed as on disk
             if (saved instanceof ObjectNode s && now instanceof ObjectNode n) {
+                JsonNode savedRun = s.get("run");
+                if (savedRun != null && savedRun.get("device") != null) savedDevice = savedRun.get("device").asText();
+                if (!s.has("precision")) s.put("precision", "f32"); // written before there was a choice
                 s.remove("run");
                 n.remove("run");
                 for (var it = n.fields(); it.hasNext(); ) {
@@ -267,7 +282,11 @@ final class TrainingRun {
             throw new CliException(file + ": does not fit this run: " + e.getMessage(), e);
         }
         truncateMetrics(dir.resolve(METRICS_FILE), checkpoint.step());
-        if (!options.quiet) out.println(command + ": resuming from " + file + " (step " + checkpoint.step() + ")");
+        if (!options.quiet) {
+            String moved = savedDevice == null || savedDevice.equals(device.toString()) ? ""
+                    : ", written on " + savedDevice + ", continuing on " + device;
+            out.println(command + ": resuming from " + file + " (step " + checkpoint.step() + moved + ")");
+        }
     }
 
     /** Keeps the metrics lines up to {@code step}: the steps after the checkpoint run again. */
