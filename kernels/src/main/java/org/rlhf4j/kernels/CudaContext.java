@@ -45,6 +45,8 @@ public final class CudaContext {
     private final CUstream_st stream;
     /** Null on a GPU; in a context made for tests without one, where launches go instead. */
     private final LaunchSink sink;
+    /** Null on a GPU; in a test context, where GEMM calls go instead of cuBLAS (null there: GEMM fails). */
+    private final GemmExecutor gemmExecutor;
     private final CachingAllocator allocator;
     private final String name;
     private final int multiprocessors;
@@ -63,6 +65,7 @@ public final class CudaContext {
         this.context = new CUctx_st();
         this.stream = new CUstream_st();
         this.sink = null;
+        this.gemmExecutor = null;
         int[] device = new int[1];
         Driver.check(cuDeviceGet(device, ordinal), "cuDeviceGet(" + ordinal + ")");
         Driver.check(cuDevicePrimaryCtxRetain(context, device[0]), "cuDevicePrimaryCtxRetain(" + ordinal + ")");
@@ -106,15 +109,24 @@ public final class CudaContext {
     }
 
     /**
-     * A context with no driver behind it, for tests of the host side: memory comes from {@code memory}
-     * (addresses only), launches go to {@code sink}; copies, fills through the driver and cuBLAS are not
-     * available.
+     * Where GEMM calls go in a context without a driver: exactly the arguments cuBLAS would get (already planned
+     * by CudaGemm from the row-major tensors), to record or to compute.
      */
-    CudaContext(int ordinal, RawDeviceMemory memory, LaunchSink sink, int multiprocessors) {
+    interface GemmExecutor {
+        void gemm(GemmCall call);
+    }
+
+    /**
+     * A context with no driver behind it, for tests of the host side: memory comes from {@code memory}
+     * (addresses only), launches and memory operations go to {@code sink}, GEMM calls to {@code gemm} (when
+     * null, GEMM fails saying so).
+     */
+    CudaContext(int ordinal, RawDeviceMemory memory, LaunchSink sink, GemmExecutor gemm, int multiprocessors) {
         this.ordinal = ordinal;
         this.context = null;
         this.stream = null;
         this.sink = sink;
+        this.gemmExecutor = gemm;
         this.name = "launch recorder";
         this.multiprocessors = multiprocessors;
         this.computeCapability = 90;
@@ -125,6 +137,19 @@ public final class CudaContext {
 
     LaunchSink sink() {
         return sink;
+    }
+
+    /** Runs a planned GEMM: cuBLAS on the stream, or the executor of a driverless context. */
+    void gemm(GemmCall call) {
+        if (sink == null) {
+            CudaGemm.cublas(this, call);
+            return;
+        }
+        if (gemmExecutor == null) {
+            throw new UnsupportedOperationException("cuda:" + ordinal + ": this driverless context has no GEMM executor ("
+                    + call.function() + ")");
+        }
+        gemmExecutor.gemm(call);
     }
 
     /** Opens device {@code ordinal}; fails with DeviceUnavailableException when it cannot be used. */
@@ -307,7 +332,7 @@ public final class CudaContext {
     }
 
     /** Copies bytes from host memory to the device and waits for the copy (the host memory may go after). */
-    void upload(long dst, Pointer host, long bytes) {
+    public void upload(long dst, Pointer host, long bytes) {
         if (sink != null) {
             byte[] data = new byte[(int) bytes];
             new BytePointer(host).capacity(bytes).limit(bytes).get(data);

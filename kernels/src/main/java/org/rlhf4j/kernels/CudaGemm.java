@@ -18,7 +18,8 @@ import org.rlhf4j.tensor.Tensor;
  * {@code C^T = B^T A^T}: each row-major operand is read as its transpose with no copy, and an operand whose last
  * two strides are swapped (a transposed view) is passed with the transpose flag. Operands that are neither
  * (other strides, a broadcast inner dimension) are copied to contiguous storage first. Batch strides may be 0
- * (broadcast A or B).
+ * (broadcast A or B). The plan is a {@link GemmCall} (cuBLAS's arguments, nothing else), which the context issues
+ * to cuBLAS, or, on a driverless test context, to its GEMM executor.
  *
  * <ul>
  *   <li>F32: {@code cublasSgemmStridedBatched}; with TF32 enabled, {@code cublasGemmStridedBatchedEx} with
@@ -98,35 +99,14 @@ final class CudaGemm {
         Operand oa = operand(a), ob = operand(b);
         Tensor ta = oa.contiguous() ? contiguousCopy(backend, a) : a;
         Tensor tb = ob.contiguous() ? contiguousCopy(backend, b) : b;
-        ctx.makeCurrent();
-        cublasContext h = ctx.cublas();
+        GemmCall.Compute compute = ct == DType.F64 ? GemmCall.Compute.F64
+                : !bf16 && backend.tf32() ? GemmCall.Compute.F32_FAST_TF32 : GemmCall.Compute.F32;
         // C^T [n, m] = op(B^T) [n, k] op(A^T) [k, m]
-        int opB = ob.transpose() ? CUBLAS_OP_T : CUBLAS_OP_N;
-        int opA = oa.transpose() ? CUBLAS_OP_T : CUBLAS_OP_N;
-        Pointer pa = CudaBackend.at(Cuda.address(ta)), pb = CudaBackend.at(Cuda.address(tb)),
-                pc = CudaBackend.at(Cuda.address(cc));
+        GemmCall call = new GemmCall(ob.transpose(), oa.transpose(), n, m, k, alpha,
+                Cuda.address(tb), bt, ob.ld(), ob.batchStride(), Cuda.address(ta), at, oa.ld(), oa.batchStride(),
+                beta, Cuda.address(cc), ct, ldc, strideC, batch, compute);
         try {
-            if (ct == DType.F64) {
-                try (DoublePointer al = new DoublePointer(1).put(alpha); DoublePointer be = new DoublePointer(1).put(beta)) {
-                    Driver.checkBlas(cublasDgemmStridedBatched(h, opB, opA, n, m, k, al,
-                            new DoublePointer(pb), ob.ld(), ob.batchStride(), new DoublePointer(pa), oa.ld(), oa.batchStride(),
-                            be, new DoublePointer(pc), ldc, strideC, batch), "cublasDgemmStridedBatched");
-                }
-            } else if (ct == DType.F32 && !bf16 && !backend.tf32()) {
-                try (FloatPointer al = new FloatPointer(1).put((float) alpha); FloatPointer be = new FloatPointer(1).put((float) beta)) {
-                    Driver.checkBlas(cublasSgemmStridedBatched(h, opB, opA, n, m, k, al,
-                            new FloatPointer(pb), ob.ld(), ob.batchStride(), new FloatPointer(pa), oa.ld(), oa.batchStride(),
-                            be, new FloatPointer(pc), ldc, strideC, batch), "cublasSgemmStridedBatched");
-                }
-            } else {
-                int compute = bf16 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32;
-                try (FloatPointer al = new FloatPointer(1).put((float) alpha); FloatPointer be = new FloatPointer(1).put((float) beta)) {
-                    Driver.checkBlas(cublasGemmStridedBatchedEx(h, opB, opA, n, m, k, al,
-                            pb, cudaType(bt), ob.ld(), ob.batchStride(), pa, cudaType(at), oa.ld(), oa.batchStride(),
-                            be, pc, cudaType(ct), ldc, strideC, batch, compute, CUBLAS_GEMM_DEFAULT),
-                            "cublasGemmStridedBatchedEx(" + at + " x " + bt + " -> " + ct + ")");
-                }
-            }
+            ctx.gemm(call);
         } finally {
             if (ta != a) ta.storage().close();
             if (tb != b) tb.storage().close();
@@ -134,6 +114,39 @@ final class CudaGemm {
         if (cc != c) {
             backend.copy(c, cc);
             cc.storage().close();
+        }
+    }
+
+    /** Issues a planned call to cuBLAS on the context's stream. */
+    static void cublas(CudaContext ctx, GemmCall call) {
+        ctx.makeCurrent();
+        cublasContext h = ctx.cublas();
+        int opA = call.transA() ? CUBLAS_OP_T : CUBLAS_OP_N, opB = call.transB() ? CUBLAS_OP_T : CUBLAS_OP_N;
+        Pointer pa = CudaBackend.at(call.a()), pb = CudaBackend.at(call.b()), pc = CudaBackend.at(call.c());
+        String function = call.function();
+        if (call.compute() == GemmCall.Compute.F64) {
+            try (DoublePointer al = new DoublePointer(1).put(call.alpha());
+                 DoublePointer be = new DoublePointer(1).put(call.beta())) {
+                Driver.checkBlas(cublasDgemmStridedBatched(h, opA, opB, call.m(), call.n(), call.k(), al,
+                        new DoublePointer(pa), call.lda(), call.strideA(), new DoublePointer(pb), call.ldb(),
+                        call.strideB(), be, new DoublePointer(pc), call.ldc(), call.strideC(), call.batch()), function);
+            }
+            return;
+        }
+        try (FloatPointer al = new FloatPointer(1).put((float) call.alpha());
+             FloatPointer be = new FloatPointer(1).put((float) call.beta())) {
+            if (function.equals("cublasSgemmStridedBatched")) {
+                Driver.checkBlas(cublasSgemmStridedBatched(h, opA, opB, call.m(), call.n(), call.k(), al,
+                        new FloatPointer(pa), call.lda(), call.strideA(), new FloatPointer(pb), call.ldb(),
+                        call.strideB(), be, new FloatPointer(pc), call.ldc(), call.strideC(), call.batch()), function);
+            } else {
+                int compute = call.compute() == GemmCall.Compute.F32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32;
+                Driver.checkBlas(cublasGemmStridedBatchedEx(h, opA, opB, call.m(), call.n(), call.k(), al,
+                        pa, cudaType(call.aType()), call.lda(), call.strideA(), pb, cudaType(call.bType()), call.ldb(),
+                        call.strideB(), be, pc, cudaType(call.cType()), call.ldc(), call.strideC(), call.batch(),
+                        compute, CUBLAS_GEMM_DEFAULT),
+                        function + "(" + call.aType() + " x " + call.bType() + " -> " + call.cType() + ")");
+            }
         }
     }
 

@@ -15,12 +15,16 @@ final class PtxSignature {
             "\\.param\\s+(?:\\.align\\s+\\d+\\s+)?\\.(u8|s8|b8|u16|s16|b16|f16|bf16|u32|s32|b32|f32|u64|s64|b64|f64)"
             + "(?:\\s*\\.ptr(?:\\s*\\.(?:global|const|shared|local))?(?:\\s*\\.align\\s+\\d+)?)?\\s+(\\w+)(?:\\[(\\d+)\\])?");
 
+    private static final Pattern COMMENT = Pattern.compile("//[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);
+
     private PtxSignature() {}
 
     /** Parameter names and byte sizes of {@code entry} in {@code ptx}, or null when it cannot be read. */
     static List<Param> of(String ptx, String entry) {
         if (ptx == null) return null;
-        Matcher m = Pattern.compile("\\.entry\\s+" + Pattern.quote(entry) + "\\s*\\(([^)]*)\\)").matcher(ptx);
+        // comments first: one holding a ')' would end the parameter list early
+        String code = COMMENT.matcher(ptx).replaceAll(" ");
+        Matcher m = Pattern.compile("\\.entry\\s+" + Pattern.quote(entry) + "\\s*\\(([^)]*)\\)").matcher(code);
         if (!m.find()) return null;
         List<Param> out = new ArrayList<>();
         Matcher p = PARAM.matcher(m.group(1));

@@ -52,6 +52,16 @@ class PtxSignatureTest {
     }
 
     @Test
+    void aParenthesisInAParameterCommentDoesNotEndTheList() throws Exception {
+        String ptx = ".visible .entry k(\n    .param .u64 p_lse,   // [B, T], or 0 when not wanted (decoding)\n"
+                + "    .param .u32 p_n     /* count (> 0) */\n)\n{\n}\n";
+        assertEquals(List.of(8, 4), java.util.Arrays.stream(sizes(PtxSignature.of(ptx, "k"))).boxed().toList());
+        String attention = Files.readString(PtxAssemblyTest.ptxFiles().stream()
+                .filter(p -> p.getFileName().toString().equals("attention_f32.ptx")).findFirst().orElseThrow());
+        assertEquals(15, PtxSignature.of(attention, "attention_fwd_f32").size());
+    }
+
+    @Test
     void unknownDeclarationsTurnTheCheckOff() {
         String ptx = ".visible .entry k(.param .u64 .ptr .global .align 16 p, .param .u32 n, .param .weird w)\n{\n}\n";
         assertNull(PtxSignature.of(ptx, "k"));

@@ -16,6 +16,11 @@ import org.rlhf4j.tensor.Tensor;
  * (BF16 inputs on the tensor cores with F32 accumulation, D = 64 or 128). Both have a forward and a backward in
  * three passes (rowdot, dK/dV, dQ) with no atomics, so results are the same bits on every run.
  *
+ * <p>BF16 with another head dim (16 or 32 in small mixed-precision models) keeps the BF16 contract through the
+ * F32 kernels: the BF16 inputs (q, k, v; dout and out in the backward) are widened to F32 copies (exact), the F32
+ * kernels run on them, and each BF16 output (out; dq, dk, dv) is rounded once from its F32 result; lse is
+ * computed in F32 and written as the caller's lse dtype (F32 or BF16).
+ *
  * <p>Shapes: {@code B} batch, {@code H} heads, {@code T} time, {@code D} head dim; q, k, v, out [B, H, T, D],
  * lse [B, H, T], mask null or additive [B, T].
  *
@@ -43,7 +48,8 @@ public final class CudaAttention {
     /**
      * {@code out[b,h,i,:] = sum_{j<=i} softmax_j(scale q_i.k_j + mask[b,j]) v_j}; lse is the natural-log
      * logsumexp of each row. F32 q, k, v, out, lse, mask; or BF16 q, k, v, out with lse F32 or BF16 and mask F32
-     * or BF16 (D = 64 or 128).
+     * or BF16 (D = 64 or 128 on the tensor cores; other D, up to 128 and a multiple of 4, through F32 copies and
+     * the F32 kernels, out rounded once to BF16).
      */
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
         final String op = "attention";
@@ -84,12 +90,25 @@ public final class CudaAttention {
                          double scale) {
         int b = q.size(0), h = q.size(1), tq = q.size(2), d = q.size(3), tk = k.size(2);
         if (out.numel() == 0) return;
-        boolean bf16 = q.dtype() == DType.BF16;
-        checkHeadDim(op, d, bf16);
+        boolean bf16 = q.dtype() == DType.BF16, tensorCores = bf16 && tensorCoreHeadDim(d);
+        checkHeadDim(op, d);
         // temporaries (contiguous copies, conversions) go back to the allocator when the launches are enqueued
         try (CudaScope temporaries = CudaScope.open()) {
-            forwardLaunch(out, lse, q, k, v, mask, scale, b, h, tq, d, tk, bf16);
+            if (bf16 && !tensorCores) {
+                // BF16 at a head dim without a tensor-core kernel: exact F32 copies, the F32 kernels, one rounding
+                Tensor out32 = Tensor.empty(DType.F32, out.device(), out.shape());
+                forwardLaunch(out32, lse, q.to(DType.F32), k.to(DType.F32), v.to(DType.F32), mask, scale, b, h, tq, d,
+                        tk, false);
+                out.backend().copy(out, out32);
+            } else {
+                forwardLaunch(out, lse, q, k, v, mask, scale, b, h, tq, d, tk, bf16);
+            }
         }
+    }
+
+    /** The head dims of the BF16 tensor-core kernels; BF16 at any other goes through the F32 kernels. */
+    static boolean tensorCoreHeadDim(int d) {
+        return d == 64 || d == 128;
     }
 
     private void forwardLaunch(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
@@ -123,7 +142,9 @@ public final class CudaAttention {
     // =====================================================================================================
 
     /**
-     * The backward of {@link #attention} (F32, or BF16 with lse in F32 or BF16). dq, dk and dv are overwritten:
+     * The backward of {@link #attention} (F32, or BF16 with lse in F32 or BF16; BF16 at a head dim other than 64
+     * or 128 runs the F32 passes on F32 copies of dout, q, k, v, out and lse and rounds dq, dk and dv once to
+     * BF16). dq, dk and dv are overwritten:
      * <pre>
      *   P_ij  = exp(scale q_i.k_j + mask_j - lse_i)      D_i = dout_i.out_i
      *   dS_ij = P_ij (dout_i.v_j - D_i)
@@ -152,10 +173,20 @@ public final class CudaAttention {
         checkLse(op, lse, q.dtype(), b, h, t);
         if (mask != null) checkMask(op, mask, q.dtype(), b, t);
         if (dq.numel() == 0) return;
-        checkHeadDim(op, d, bf16);
+        checkHeadDim(op, d);
         try (CudaScope temporaries = CudaScope.open()) {
-            if (bf16) backwardBf16(dq, dk, dv, dout, q, k, v, out, lse, mask, scale);
-            else backwardF32(dq, dk, dv, dout, q, k, v, out, lse, mask, scale);
+            if (bf16 && tensorCoreHeadDim(d)) {
+                backwardBf16(dq, dk, dv, dout, q, k, v, out, lse, mask, scale);
+            } else if (bf16) {
+                Tensor dq32 = Tensor.empty(DType.F32, dq.device(), dq.shape());
+                Tensor dk32 = Tensor.empty(DType.F32, dk.device(), dk.shape());
+                Tensor dv32 = Tensor.empty(DType.F32, dv.device(), dv.shape());
+                backwardF32(dq32, dk32, dv32, dout.to(DType.F32), q.to(DType.F32), k.to(DType.F32), v.to(DType.F32),
+                        out.to(DType.F32), lse.dtype() == DType.F32 ? lse : lse.to(DType.F32), mask, scale);
+                copyBack(dq, dq32, dk, dk32, dv, dv32);
+            } else {
+                backwardF32(dq, dk, dv, dout, q, k, v, out, lse, mask, scale);
+            }
         }
     }
 
@@ -256,10 +287,11 @@ public final class CudaAttention {
         return m.stride(1) == 1 ? m : contiguousCopy(m);
     }
 
-    private static void checkHeadDim(String op, int d, boolean bf16) {
-        if (bf16 ? d != 64 && d != 128 : d > 128 || d % 4 != 0) {
-            throw new UnsupportedOperationException("cuda: " + op + " supports head dim "
-                    + (bf16 ? "64 or 128 in BF16" : "up to 128, a multiple of 4, in F32") + ", found " + d);
+    /** Every head dim the F32 kernels take; BF16 adds nothing (64 and 128 are among them). */
+    private static void checkHeadDim(String op, int d) {
+        if (d > 128 || d % 4 != 0) {
+            throw new UnsupportedOperationException("cuda: " + op + " supports head dims up to 128 that are a "
+                    + "multiple of 4 (BF16: 64 and 128 on the tensor cores, the others through F32), found " + d);
         }
     }
 

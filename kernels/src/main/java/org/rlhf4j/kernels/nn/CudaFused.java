@@ -1,7 +1,5 @@
 package org.rlhf4j.kernels.nn;
 
-import static org.bytedeco.cuda.global.cudart.*;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -11,7 +9,6 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.rlhf4j.kernels.Cuda;
 import org.rlhf4j.kernels.CudaContext;
-import org.rlhf4j.kernels.CudaException;
 import org.rlhf4j.kernels.DeviceBuffer;
 import org.rlhf4j.kernels.KernelArgs;
 import org.rlhf4j.tensor.DType;
@@ -374,11 +371,9 @@ public final class CudaFused {
     /** A host int array copied to fresh device memory (the host waits for the copy). */
     private DeviceBuffer upload(int[] words) {
         DeviceBuffer buffer = context.scratch(4L * words.length);
-        context.makeCurrent();
         try (IntPointer host = new IntPointer(words.length)) {
             host.put(words);
-            check(cuMemcpyHtoDAsync(buffer.address(), host, 4L * words.length, context.stream()), "cuMemcpyHtoDAsync");
-            check(cuStreamSynchronize(context.stream()), "cuStreamSynchronize"); // the host copy must outlive it
+            context.upload(buffer.address(), host, 4L * words.length); // waits: the host copy must outlive it
         }
         return buffer;
     }
@@ -473,11 +468,9 @@ public final class CudaFused {
         if (cached != null) return cached.address();
         byte[] bytes = AdamwTable.build(addresses, sizes);
         DeviceBuffer buffer = context.scratch(bytes.length);
-        context.makeCurrent();
         try (BytePointer host = new BytePointer(bytes.length)) {
             host.put(bytes);
-            check(cuMemcpyHtoDAsync(buffer.address(), host, bytes.length, context.stream()), "cuMemcpyHtoDAsync");
-            check(cuStreamSynchronize(context.stream()), "cuStreamSynchronize"); // the host copy must outlive it
+            context.upload(buffer.address(), host, bytes.length); // waits: the host copy must outlive it
         }
         tables.put(key, buffer);
         if (tables.size() > TABLE_CACHE) {
@@ -632,9 +625,5 @@ public final class CudaFused {
 
     private static int flag(boolean b) {
         return b ? 1 : 0;
-    }
-
-    private static void check(int rc, String call) {
-        if (rc != CUDA_SUCCESS) throw new CudaException(call + " failed with CUresult " + rc, rc);
     }
 }
