@@ -2,6 +2,7 @@ package org.rlhf4j.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,6 +12,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.rlhf4j.autograd.Autocast;
+import org.rlhf4j.autograd.Precision;
 import org.rlhf4j.rl.data.Datasets;
 import org.rlhf4j.rl.data.PreferenceRecord;
 import org.rlhf4j.rl.data.PromptRecord;
@@ -20,7 +23,7 @@ import org.rlhf4j.rl.logprobs.SequenceLogProbs;
 import org.rlhf4j.rl.tasks.Arithmetic;
 import org.rlhf4j.rl.tasks.PreferencePair;
 import org.rlhf4j.rl.tasks.SyntheticSentiment;
-import org.rlhf4j.tensor.DType;
+import org.rlhf4j.tensor.Device;
 import org.rlhf4j.tensor.Tensor;
 import org.rlhf4j.transformer.gpt.Generation;
 import org.rlhf4j.transformer.gpt.Gpt;
@@ -29,13 +32,17 @@ import org.rlhf4j.transformer.io.HfConfig;
 import org.rlhf4j.transformer.tokenizer.ByteTokenizer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The whole pipeline on built-in tasks with a ground truth, each stage run as the subcommand a user would type
  * (and printed as such): SFT on mixed-sentiment reviews, preference pairs sampled from the SFT model and ranked by
  * the ground truth, a reward model, PPO on it, DPO on the pairs; then SFT and GRPO on single-digit addition. The
- * recipes are those of the rl module's learning tests; --quick runs shorter versions of them.
+ * recipes are those of the rl module's learning tests; --quick runs shorter versions of them. Every stage, the
+ * sampling of the pairs and the evaluation run on --device in --precision.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, abbreviateSynopsis = true,
         description = {"The whole pipeline on built-in tasks: SFT, reward model, PPO, DPO, GRPO.",
@@ -43,8 +50,11 @@ import picocli.CommandLine.Option;
                         + " sentiment; then SFT and GRPO on arithmetic. Each stage runs as its subcommand, printed first."
                         + " Ends with a table: mean ground-truth reward and mean sequence KL to the SFT model of sampled"
                         + " completions for SFT, PPO and DPO, sample completions, and GRPO's accuracy before and after.",
-                "Example:",
-                "  rlhf4j demo --quick", ""})
+                "Every stage, the sampling of the preference pairs and the evaluation run on --device in --precision;"
+                        + " the stages' command lines carry both when they are not the defaults.",
+                "Examples:",
+                "  rlhf4j demo --quick",
+                "  rlhf4j demo --quick --device cuda --precision bf16", ""})
 final class DemoCommand implements Callable<Integer> {
     static final String SUMMARY_FILE = "summary.json";
 
@@ -58,6 +68,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bars and no stage commands; only the table.")
     boolean quiet;
 
+    @Mixin
+    DeviceOptions devices;
+
+    @Spec
+    CommandSpec spec;
+
     /** Sizes of one demo: the learning tests' recipes, or shorter ones. */
     record Recipe(int sftExamples, int sftSteps, int pairPrompts, int rewardSteps, int ppoIterations, int ppoBatch,
                   int dpoSteps, int evalPrompts, int arithmeticSftSteps, int grpoSteps) {
@@ -70,10 +86,15 @@ final class DemoCommand implements Callable<Integer> {
     static final long EVAL_SEED = 4242;
 
     private PrintStream out;
+    private Device device;
+    private Precision precision;
 
     @Override
     public Integer call() throws Exception {
         out = Streams.out();
+        devices.check(spec);
+        device = devices.resolve(spec); // a GPU that cannot be used fails here, before anything is written
+        precision = devices.precision(spec);
         Recipe r = quick ? Recipe.QUICK : Recipe.FULL;
         long start = System.nanoTime();
         Path dir = outputDir;
@@ -94,11 +115,14 @@ final class DemoCommand implements Callable<Integer> {
         stage(new SftCommand(), "sft", "--config", sentimentConfig, "--dataset", sftFile, "--learning-rate", "5e-3",
                 "--per-device-train-batch-size", "32", "--max-steps", r.sftSteps(), "--lr-scheduler-type", "cosine",
                 "--output-dir", sftDir);
-        Gpt sft = ModelFiles.loadLm(sftDir, "sft");
+        Gpt sft = load(sftDir, "sft");
 
         // ---- preference pairs: two SFT samples per prompt, the higher ground truth chosen (the DPO paper's setup)
-        List<PreferencePair> pairs = SyntheticSentiment.preferencePairs(sentiment.prompts(r.pairPrompts(), 5), sft, TOK,
-                SamplingConfig.sample(MAX_NEW, eos, ModelFiles.padId(TOK), 77));
+        List<PreferencePair> pairs;
+        try (var autocast = Autocast.with(precision)) {
+            pairs = SyntheticSentiment.preferencePairs(sentiment.prompts(r.pairPrompts(), 5), sft, TOK,
+                    SamplingConfig.sample(MAX_NEW, eos, ModelFiles.padId(TOK), 77));
+        }
         int split = pairs.size() * 4 / 5;
         Path pairsFile = data.resolve("sentiment-pairs.jsonl"), trainPairs = data.resolve("sentiment-pairs-train.jsonl"),
                 evalPairs = data.resolve("sentiment-pairs-eval.jsonl");
@@ -151,11 +175,15 @@ final class DemoCommand implements Callable<Integer> {
 
         // ---- the table
         List<String> evalPrompts = sentiment.prompts(r.evalPrompts(), 999);
-        Row sftRow = evaluate("SFT", sft, sft, evalPrompts, sentiment);
-        Row ppoRow = evaluate("PPO", ModelFiles.loadLm(ppoDir, "ppo"), sft, evalPrompts, sentiment);
-        Row dpoRow = evaluate("DPO", ModelFiles.loadLm(dpoDir, "dpo"), sft, evalPrompts, sentiment);
-        double before = sampledAccuracy(ModelFiles.loadLm(arithmeticSftDir, "arithmetic-sft"), arithmetic, 1000);
-        double after = sampledAccuracy(ModelFiles.loadLm(grpoDir, "grpo"), arithmetic, 2000);
+        Row sftRow, ppoRow, dpoRow;
+        double before, after;
+        try (var autocast = Autocast.with(precision)) {
+            sftRow = evaluate("SFT", sft, sft, evalPrompts, sentiment);
+            ppoRow = evaluate("PPO", load(ppoDir, "ppo"), sft, evalPrompts, sentiment);
+            dpoRow = evaluate("DPO", load(dpoDir, "dpo"), sft, evalPrompts, sentiment);
+            before = sampledAccuracy(load(arithmeticSftDir, "arithmetic-sft"), arithmetic, 1000);
+            after = sampledAccuracy(load(grpoDir, "grpo"), arithmetic, 2000);
+        }
         double seconds = (System.nanoTime() - start) * 1e-9;
 
         List<Row> rows = List.of(sftRow, ppoRow, dpoRow);
@@ -170,10 +198,20 @@ final class DemoCommand implements Callable<Integer> {
         return out;
     }
 
-    /** Runs one stage as its subcommand, printing the command line it stands for. */
+    /** A stage's model, moved to the demo's device as the training commands move theirs. */
+    private Gpt load(Path dir, String what) throws IOException {
+        return ModelFiles.loadLm(dir, what).to(device);
+    }
+
+    /**
+     * Runs one stage as its subcommand, on the demo's device and precision, printing the command line it stands for
+     * (with --device and --precision when they are not the defaults).
+     */
     private <T extends TrainCommand> T stage(T command, String name, Object... args) throws Exception {
         List<String> argv = new ArrayList<>();
         for (Object a : args) argv.add(a.toString());
+        if (!device.isCpu()) argv.addAll(List.of("--device", device.toString()));
+        if (precision != Precision.F32) argv.addAll(List.of("--precision", precision.label()));
         argv.add("--overwrite-output-dir");
         if (quiet) argv.add("--quiet");
         if (!quiet) out.println("$ rlhf4j " + name + " " + String.join(" ", argv));
@@ -212,10 +250,10 @@ final class DemoCommand implements Callable<Integer> {
                 seeds[i - from] = EVAL_SEED + i;
             }
             Generation.Result result = Generation.generate(model, ids, sampling, seeds);
-            SequenceBatch batch = SequenceBatch.of(ids, result.completions(), pad, model.dtype());
+            SequenceBatch batch = SequenceBatch.of(ids, result.completions(), pad, model.dtype(), model.device());
             Tensor mask = batch.completionMask();
-            double[] own = SequenceLogProbs.perTokenNoGrad(model, batch, 1.0).mul(mask).sum(1, false).to(DType.F64).toDoubleArray();
-            double[] ref = SequenceLogProbs.perTokenNoGrad(sft, batch, 1.0).mul(mask).sum(1, false).to(DType.F64).toDoubleArray();
+            double[] own = SequenceLogProbs.perTokenNoGrad(model, batch, 1.0).mul(mask).sum(1, false).toDoubleArray(); // [B]
+            double[] ref = SequenceLogProbs.perTokenNoGrad(sft, batch, 1.0).mul(mask).sum(1, false).toDoubleArray();
             for (int b = 0; b < ids.length; b++) {
                 int[] c = result.completions()[b];
                 String text = TOK.decode(c, 0, result.endedWithEos()[b] ? c.length - 1 : c.length);
@@ -244,6 +282,8 @@ final class DemoCommand implements Callable<Integer> {
             throws Exception {
         ObjectNode root = JsonLines.JSON.createObjectNode();
         root.put("quick", quick);
+        root.put("device", device.toString());
+        root.put("precision", precision.label());
         ObjectNode sentiment = root.putObject("sentiment");
         for (Row row : rows) {
             ObjectNode o = sentiment.putObject(row.name().toLowerCase(Locale.ROOT));
@@ -278,6 +318,7 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println(String.format(Locale.ROOT, "Reward model held-out accuracy: %.3f", rewardAccuracy));
         out.println(String.format(Locale.ROOT, "GRPO on a+b= (a, b in 0..9), sampled accuracy: %.3f before -> %.3f after", before, after));
-        out.println(String.format(Locale.ROOT, "Demo time: %.0f s; every run is in %s (models, metrics.jsonl, plots/).", seconds, outputDir));
+        out.println(String.format(Locale.ROOT, "Demo time: %.0f s on %s (%s); every run is in %s (models, metrics.jsonl, plots/).",
+                seconds, device, precision.label(), outputDir));
     }
 }

@@ -1,5 +1,6 @@
 package org.rlhf4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,7 +10,11 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** demo --quick: the pipeline runs, PPO and DPO beat SFT on the ground truth, GRPO raises the accuracy. */
+/**
+ * demo --quick: the pipeline runs, PPO and DPO beat SFT on the ground truth, GRPO raises the accuracy; demo's --device
+ * and --precision are checked and the device opened before anything is written (the GPU run is the tests module's
+ * GpuDemoTest).
+ */
 class DemoTest {
     @Test
     void quickDemoImprovesOnSft(@TempDir Path dir) throws IOException {
@@ -37,5 +42,20 @@ class DemoTest {
         for (String stage : new String[] {"sft", "reward", "ppo", "dpo", "arithmetic-sft", "grpo"}) {
             assertTrue(Files.exists(dir.resolve(stage).resolve("config.json")), stage + " finished");
         }
+    }
+
+    @Test
+    void badDeviceAndPrecisionAreUsageErrorsAndAnUnusableDeviceWritesNothing(@TempDir Path dir) {
+        Path out = dir.resolve("demo");
+        Cli.run("demo", "--quick", "--device", "tpu", "--output-dir", out)
+                .assertFailure(2, "demo: error: --device must be cpu, cuda or cuda:N, found 'tpu'", "--help");
+        Cli.run("demo", "--quick", "--precision", "fp16", "--output-dir", out)
+                .assertFailure(2, "demo: error: --precision must be f32 or bf16, found 'fp16'");
+        Cli.run("demo", "--quick", "--device", "cuda:9", "--output-dir", out)
+                .assertFailure(1, "demo: error: --device cuda:9: cuda:9 requested, but ");
+        assertFalse(Files.exists(out), "nothing is written");
+
+        String help = Cli.run("demo", "--help").out();
+        assertTrue(help.contains("--device=DEVICE") && help.contains("--precision=NAME"), help);
     }
 }
