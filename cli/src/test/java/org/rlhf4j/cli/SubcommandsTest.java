@@ -84,6 +84,22 @@ class SubcommandsTest {
     }
 
     @Test
+    void aRunWhosePlotsFailStillSavesItsModelAndSaysWhy() throws IOException {
+        Path out = dir.resolve("sft-no-plots");
+        TrainingRun.failPlots = true;
+        Cli.Result r;
+        try {
+            r = Cli.run("sft", "--config", config, "--dataset", sftData, "--max-steps", "2", "--quiet", "--output-dir", out);
+        } finally {
+            TrainingRun.failPlots = false;
+        }
+        r.assertOk();
+        assertTrue(r.err().contains("warning: no plots") && r.err().contains("simulated plot failure"), r.err());
+        assertTrue(Files.exists(out.resolve("config.json")) && Files.exists(out.resolve("model.safetensors")));
+        assertEquals(2, Cli.metrics(out).size());
+    }
+
+    @Test
     void dpoTrainsThePolicyAndLogsTrlMetrics() throws IOException {
         Path out = dir.resolve("dpo");
         Cli.run("dpo", "--model", sftDir, "--dataset", prefs, "--learning-rate", "1e-3", "--per-device-train-batch-size", "8",
