@@ -27,10 +27,10 @@ prepare() {
     rm -rf "$BUNDLE"
     mkdir -p "$BUNDLE/lib" "$BUNDLE/classes"
     # build only what the checks need, from this working tree (test classes included)
-    mvn -q -pl tensor,autograd,transformer,rl,kernels,tests -DskipTests package dependency:copy-dependencies \
+    mvn -q -pl tensor,autograd,transformer,rl,kernels,cli,tests -DskipTests package dependency:copy-dependencies \
         -DincludeScope=test -DexcludeGroupIds=org.rlhf4j -DoutputDirectory="$BUNDLE/lib"
     local m
-    for m in tensor autograd transformer rl; do cp "$m"/target/rlhf4j-"$m"-*[0-9T].jar "$BUNDLE/lib/"; done
+    for m in tensor autograd transformer rl cli; do cp "$m"/target/rlhf4j-"$m"-*[0-9T].jar "$BUNDLE/lib/"; done
     mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_CONSOLE_VERSION \
         -DoutputDirectory="$BUNDLE"
     cp kernels/target/rlhf4j-kernels-*.jar "$BUNDLE/lib/"

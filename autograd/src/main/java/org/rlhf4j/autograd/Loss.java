@@ -1,5 +1,6 @@
 package org.rlhf4j.autograd;
 
+import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.NnOps;
 import org.rlhf4j.tensor.Tensor;
 
@@ -19,9 +20,11 @@ public final class Loss {
         targets = targets.to(logits.data().device());
         if (mask != null) mask = mask.to(logits.data().device());
         Tensor weights = mask == null ? Tensor.onesLike(targets).to(logits.dtype()) : mask.to(logits.dtype());
-        Tensor ignored = targets.eq(ignoreIndex);                       // 1 where ignored (I32)
-        weights = weights.mul(ignored.to(logits.dtype()).neg().add(1)); // drop ignored positions
-        Tensor safeTargets = Tensor.where(ignored, Tensor.zeros(targets.dtype(), targets.device()), targets);
+        // in the logits' dtype (exact for ids below 2^24): a GPU compares and multiplies floats, not I32
+        Tensor ids = targets.to(logits.dtype());
+        Tensor kept = ids.ne(ignoreIndex);                              // 0 where ignored, else 1
+        weights = weights.mul(kept);                                    // drop ignored positions
+        Tensor safeTargets = ids.mul(kept).to(DType.I32);               // ignored positions read token 0
         Tensor[] r = NnOps.tokenLogProbs(logits.data(), safeTargets, 1.0);
         Tensor logp = r[0], lse = r[1];
         double count = weights.sum().item();

@@ -58,7 +58,7 @@ class Gpt2GpuBenchmark {
 
         Gpt2Workloads.Shapes s = Gpt2Workloads.Shapes.gpt2Small();
         Gpt2Workloads w = new Gpt2Workloads(s, gpu, Precision.BF16, ctx::synchronize,
-                () -> ctx.allocator().stats().peakBytesInUse(), () -> ctx.allocator().resetPeak());
+                () -> Cuda.memoryStats(gpu).peakBytesInUse(), () -> Cuda.resetPeakMemory(gpu), CudaSteps.MEMORY);
 
         Gpt2Workloads.Timing sft = w.sftStep(2, 5);
         long n = Gpt2Workloads.parameterCount(w.newModel(0));

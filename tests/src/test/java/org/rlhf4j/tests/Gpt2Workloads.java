@@ -48,6 +48,27 @@ final class Gpt2Workloads {
         }
     }
 
+    /**
+     * Device memory per step: on a CUDA device each step runs in a CudaScope, which frees the step's tensors when
+     * it closes (so the peak is the step's own, not garbage waiting for the collector) and keeps what must outlive
+     * it (the optimizer's moments, made in the first step).
+     */
+    interface StepMemory {
+        AutoCloseable open();
+
+        void keep(AutoCloseable scope, Tensor t);
+
+        StepMemory NONE = new StepMemory() {
+            @Override
+            public AutoCloseable open() {
+                return () -> {};
+            }
+
+            @Override
+            public void keep(AutoCloseable scope, Tensor t) {}
+        };
+    }
+
     /** Median seconds of the timed repeats and what the step reported. */
     record Timing(double medianSeconds, Map<String, Double> phases, double loss, long peakBytes) {}
 
@@ -57,9 +78,11 @@ final class Gpt2Workloads {
     private final Runnable sync;
     private final java.util.function.LongSupplier peakBytes;
     private final Runnable resetPeak;
+    private final StepMemory memory;
 
     Gpt2Workloads(Shapes shapes, Device device, Precision precision, Runnable sync,
-                  java.util.function.LongSupplier peakBytes, Runnable resetPeak) {
+                  java.util.function.LongSupplier peakBytes, Runnable resetPeak, StepMemory memory) {
+        this.memory = memory;
         this.shapes = shapes;
         this.device = device;
         this.precision = precision;
@@ -94,16 +117,28 @@ final class Gpt2Workloads {
         return (6.0 * n + 12.0 * c.layers() * tokensPerRow * c.width()) * tokens;
     }
 
-    private double timeMedian(int warmups, int runs, Runnable step) {
-        for (int i = 0; i < warmups; i++) {
+    /** Runs one step in a {@link StepMemory} scope, keeping the optimizer's state. */
+    private void scoped(Runnable step, AdamW optimizer) {
+        AutoCloseable scope = memory.open();
+        try {
             step.run();
+            for (Tensor t : optimizer.state().values()) memory.keep(scope, t);
             sync.run();
+        } finally {
+            try {
+                scope.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
         }
+    }
+
+    private double timeMedian(int warmups, int runs, AdamW optimizer, Runnable step) {
+        for (int i = 0; i < warmups; i++) scoped(step, optimizer);
         double[] t = new double[runs];
         for (int i = 0; i < runs; i++) {
             long t0 = System.nanoTime();
-            step.run();
-            sync.run();
+            scoped(step, optimizer);
             t[i] = (System.nanoTime() - t0) * 1e-9;
         }
         java.util.Arrays.sort(t);
@@ -125,7 +160,7 @@ final class Gpt2Workloads {
         Tensor inputs = Tensor.ofInts(in, b, t).to(device), targets = Tensor.ofInts(out, b, t).to(device);
         double[] loss = new double[1];
         resetPeak.run();
-        double seconds = timeMedian(warmups, runs, () -> {
+        double seconds = timeMedian(warmups, runs, optimizer, () -> {
             Variable l;
             try (var p = Autocast.with(precision)) {
                 l = Loss.crossEntropy(model.forward(inputs), targets);
@@ -166,7 +201,7 @@ final class Gpt2Workloads {
         double[] loss = {Double.NaN};
         int[] i = {0};
         resetPeak.run();
-        double seconds = timeMedian(warmups, runs, () -> {
+        double seconds = timeMedian(warmups, runs, trainer.optimizer(), () -> {
             long t0 = System.nanoTime();
             trainer.referenceLogProbs(pairs);
             sync.run();
@@ -209,7 +244,7 @@ final class Gpt2Workloads {
         double[] loss = {Double.NaN};
         int[] i = {0};
         resetPeak.run();
-        double seconds = timeMedian(warmups, runs, () -> {
+        double seconds = timeMedian(warmups, runs, trainer.optimizer(), () -> {
             Map<String, Object> m = trainer.trainStep(prompts);
             for (var e : m.entrySet()) {
                 if (e.getKey().startsWith("time/") && e.getValue() instanceof Number) {

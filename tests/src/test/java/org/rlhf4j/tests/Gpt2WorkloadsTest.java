@@ -19,7 +19,7 @@ class Gpt2WorkloadsTest {
     @Test
     void sftDpoAndPpoWorkloadsRunOnADeviceInBf16() {
         Gpt2Workloads.Shapes s = Gpt2Workloads.Shapes.tiny();
-        Gpt2Workloads w = new Gpt2Workloads(s, DEVICE, Precision.BF16, () -> {}, () -> 0L, () -> {});
+        Gpt2Workloads w = new Gpt2Workloads(s, DEVICE, Precision.BF16, () -> {}, () -> 0L, () -> {}, Gpt2Workloads.StepMemory.NONE);
         Gpt2Workloads.Timing sft = w.sftStep(1, 1);
         // a random model's loss is about ln V (its logits are small)
         assertEquals(Math.log(s.model().vocabSize()), sft.loss(), 0.1);

@@ -2,7 +2,6 @@ package org.rlhf4j.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,7 +28,6 @@ class GpuDemoTest {
     @Test
     void quickDemoOnTheGpuInBf16ImprovesOnSft(@TempDir Path dir) throws Exception {
         Device gpu = GpuAvailability.gpu();
-        requireTextDrawing();
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         long start = System.nanoTime();
         int exit;
@@ -77,25 +75,6 @@ class GpuDemoTest {
             JsonNode args = json.readTree(dir.resolve(stage).resolve("training_args.json").toFile());
             assertEquals("bf16", args.get("precision").asText(), stage + "'s precision");
             assertEquals(gpu.toString(), args.get("run").get("device").asText(), stage + "'s device");
-        }
-    }
-
-    /**
-     * Every stage writes PNG plots (XChart, through java.awt), which needs the java.desktop module and, on the
-     * machine, fonts and libfreetype: says so at once instead of failing in the first stage's plots.
-     */
-    private static void requireTextDrawing() {
-        System.setProperty("java.awt.headless", "true"); // off-screen, as Main.main draws them
-        try {
-            var image = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
-            var graphics = image.createGraphics();
-            graphics.drawString("0.5", 0, 8);
-            graphics.dispose();
-        } catch (RuntimeException | LinkageError | InternalError e) {
-            Throwable root = e;
-            while (root.getCause() != null) root = root.getCause();
-            fail("the stages' plots cannot be drawn here (java.desktop in the runtime, fonts and libfreetype on the"
-                    + " machine are needed): " + e + (root == e ? "" : ", caused by " + root), e);
         }
     }
 }
