@@ -31,6 +31,8 @@ public final class CachingAllocator {
     private final RawDeviceMemory raw;
     private final TreeMap<Long, ArrayDeque<Long>> free = new TreeMap<>();
     private long bytesInUse, bytesCached, peakBytesInUse, rawAllocations, rawFrees, cacheHits, requests;
+    /** Allocations that succeeded only after a garbage collection returned unreachable blocks. */
+    private long reclaims;
 
     public CachingAllocator(RawDeviceMemory raw) {
         this.raw = raw;
@@ -67,14 +69,54 @@ public final class CachingAllocator {
         try {
             address = raw.allocate(bin);
         } catch (RawDeviceMemory.OutOfDeviceMemoryException e) {
-            emptyCache();
-            address = raw.allocate(bin); // a second failure propagates
+            address = allocateAfterReclaiming(bin);
         }
         synchronized (this) {
             rawAllocations++;
             inUse(bin);
         }
         return new DeviceBuffer(this, address, bytes, bin);
+    }
+
+    /** Garbage collections tried, with waits of 1, 2, 4, ... ms for the Cleaners, before out of memory is final. */
+    static final int RECLAIM_ATTEMPTS = 9;
+
+    /**
+     * The device is full: the cache goes back first; then storages that are unreachable but not yet collected (a
+     * training loop without a {@link CudaScope} leaves its steps' tensors to the garbage collector, whose heap
+     * barely notices them) are collected, and their Cleaners return their blocks, as java.nio does for direct
+     * buffers. Retried for about half a second in all; then the last failure propagates.
+     */
+    private long allocateAfterReclaiming(long bin) {
+        emptyCache();
+        RawDeviceMemory.OutOfDeviceMemoryException last;
+        try {
+            return raw.allocate(bin);
+        } catch (RawDeviceMemory.OutOfDeviceMemoryException e) {
+            last = e;
+        }
+        long waitMillis = 1;
+        for (int attempt = 0; attempt < RECLAIM_ATTEMPTS; attempt++) {
+            System.gc();
+            try {
+                Thread.sleep(waitMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            waitMillis *= 2;
+            emptyCache();
+            try {
+                long address = raw.allocate(bin);
+                synchronized (this) {
+                    reclaims++;
+                }
+                return address;
+            } catch (RawDeviceMemory.OutOfDeviceMemoryException e) {
+                last = e;
+            }
+        }
+        throw last;
     }
 
     private Map.Entry<Long, ArrayDeque<Long>> entry(long bin) {
@@ -115,6 +157,11 @@ public final class CachingAllocator {
     /** Starts peak tracking over from the bytes in use now. */
     public synchronized void resetPeak() {
         peakBytesInUse = bytesInUse;
+    }
+
+    /** How many allocations needed a garbage collection to find room (each one a stall of up to half a second). */
+    public synchronized long reclaims() {
+        return reclaims;
     }
 
     public synchronized Stats stats() {

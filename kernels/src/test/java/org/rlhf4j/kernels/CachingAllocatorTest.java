@@ -142,4 +142,30 @@ class CachingAllocatorTest {
         allocator.resetPeak();
         assertEquals(0, allocator.stats().peakBytesInUse());
     }
+
+    /** A holder of a buffer that, like CudaStorage, returns it through a Cleaner when dropped unclosed. */
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+
+    private static Object dropped(DeviceBuffer buffer) {
+        Object owner = new Object();
+        CLEANER.register(owner, buffer::close);
+        return owner;
+    }
+
+    @Test
+    void outOfMemoryCollectsUnreachableBuffersBeforeGivingUp() {
+        FakeDeviceMemory device = new FakeDeviceMemory(64L << 20);
+        CachingAllocator allocator = new CachingAllocator(device);
+        // a training step's tensors, dropped without close: unreachable, but their blocks are still in use
+        for (int i = 0; i < 7; i++) dropped(allocator.allocate(8L << 20));
+        assertEquals(56L << 20, allocator.stats().bytesInUse());
+        DeviceBuffer big = allocator.allocate(32L << 20); // needs the collector to hand four of them back
+        assertEquals(32L << 20, big.bytes());
+        assertTrue(allocator.reclaims() >= 1, "the allocation waited for a collection");
+        big.close();
+        // what is really in use still fails, after the same attempts
+        DeviceBuffer held = allocator.allocate(60L << 20);
+        assertThrows(RawDeviceMemory.OutOfDeviceMemoryException.class, () -> allocator.allocate(8L << 20));
+        held.close();
+    }
 }
