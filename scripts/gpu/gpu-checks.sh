@@ -101,7 +101,13 @@ run() {
     echo "CUDA library folders: ${libs:-none found}" >> "$env"
     export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     local cp="$BUNDLE/classes/kernels-tests:$BUNDLE/classes/e2e-tests"
-    local scan=(--scan-class-path "$BUNDLE/classes/kernels-tests" --scan-class-path "$BUNDLE/classes/e2e-tests")
+    # the console's default pattern takes only *Test and *Tests classes: the benchmarks are *Benchmark
+    local scan=(--scan-class-path "$BUNDLE/classes/kernels-tests" --scan-class-path "$BUNDLE/classes/e2e-tests"
+                --include-classname '^.*(Test|Tests|Benchmark)$')
+    # GPU_CHECKS_SELECT: more console options for both runs, to fit the device time, for example
+    # GPU_CHECKS_SELECT="--exclude-classname .*GpuDemoTest" (demo --quick takes minutes)
+    # shellcheck disable=SC2206
+    scan+=(${GPU_CHECKS_SELECT:-})
     for j in "$BUNDLE"/lib/*.jar; do cp="$cp:$j"; done
     local java=("$BUNDLE/jre/bin/java" --add-modules jdk.incubator.vector -Xmx24g -XX:+UseParallelGC
                 -Djava.library.path="$libs" -Dorg.bytedeco.javacpp.logger.debug=true)
