@@ -3,10 +3,13 @@
 backend runs unchanged on a driverless context (CudaContext's test constructor) whose memory operations, kernel
 launches and cuBLAS calls come here. Used by EmulatedDevice (cuda:6).
 
-Kernels run on the PTX interpreter of their family, each the one that the module's interpreter checks use:
-ptxrun.py (elementwise, reduce, index, philox), ../ptxgen/fused_ptxsim.py (softmax, logprobs, crossentropy,
-layernorm, gelu, adamw, embedding) and ../ptxgen/ptxemu.py (attention, F32 and BF16). The JVM sends each PTX
-module's text before its first launch (the resource it would hand the driver). GEMM follows cuBLAS's column-major
+Kernels run on simt.py, the vectorized PTX interpreter (all threads of many blocks as NumPy arrays), except the
+BF16 tensor-core attention kernels, which run on ../ptxgen/ptxemu.py. With RLHF4J_PTX_INTERPRETER=scalar in the
+environment every kernel runs on the per-thread interpreter its family's check uses instead (ptxrun.py for
+elementwise, reduce, index, philox; ../ptxgen/fused_ptxsim.py for softmax, logprobs, crossentropy, layernorm, gelu,
+adamw, embedding; ptxemu.py for attention): slower by tens of times, for telling an interpreter's fault from a
+kernel's. check_simt.py runs the three checks on simt. The JVM sends each PTX module's text before its first launch
+(the resource it would hand the driver). GEMM follows cuBLAS's column-major
 definition of the strided-batched call in NumPy (see gemm below).
 
 Requests: {"op": "alloc"|"free"|"copy"|"memset"|"upload"|"download"|"module"|"launch"|"gemm", ...}; replies
@@ -25,10 +28,13 @@ import numpy as np  # noqa: E402
 import fused_ptxsim  # noqa: E402
 import ptxemu  # noqa: E402
 import ptxrun  # noqa: E402
+import simt  # noqa: E402
 from ptxrun import PtxError  # noqa: E402
 
 RUNTIME = {"elementwise.ptx", "reduce.ptx", "index.ptx", "philox.ptx"}
 ATTENTION = {"attention_f32.ptx", "attention_bf16.ptx"}
+TENSOR_CORES = {"attention_bf16.ptx"}  # mma, ldmatrix, cp.async: ptxemu only
+SCALAR = os.environ.get("RLHF4J_PTX_INTERPRETER") == "scalar"
 
 
 class DeviceMemory:
@@ -178,12 +184,19 @@ class Device:
         self.texts = {}
         self.modules = {}
 
+    def interpreter(self, f):
+        if not SCALAR and f not in TENSOR_CORES:
+            return "simt"
+        return "ptxrun" if f in RUNTIME else "ptxemu" if f in ATTENTION else "fused"
+
     def module(self, f):
         if f not in self.modules:
             if f not in self.texts:
                 raise PtxError(f"launch from {f} before its module text was sent")
             text = self.texts[f]
-            if f in RUNTIME:
+            if self.interpreter(f) == "simt":
+                self.modules[f] = simt.Module(text)
+            elif f in RUNTIME:
                 self.modules[f] = ptxrun.Module(text)
             elif f in ATTENTION:
                 self.modules[f] = ptxemu.parse(text)
@@ -200,9 +213,12 @@ class Device:
                            "x-only blocks and x (attention: x, y) grids")
         args = [bytes.fromhex(a) for a in req["args"]]
         mod = self.module(f)
-        if f in RUNTIME:
+        kind = self.interpreter(f)
+        if kind == "simt":
+            simt.launch(mod, self.mem, entry, (gx, gy), bx, args, req.get("shared", 0))
+        elif kind == "ptxrun":
             ptxrun.launch(mod, self.mem, entry, gx, bx, args)
-        elif f in ATTENTION:
+        elif kind == "ptxemu":
             if entry not in mod:
                 raise PtxError(f"no entry {entry} in {f}")
             ptxemu.launch(mod[entry], self.mem, (gx, gy), bx, [int.from_bytes(a, "little") for a in args])

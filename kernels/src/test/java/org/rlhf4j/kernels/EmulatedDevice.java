@@ -22,10 +22,11 @@ import org.rlhf4j.tensor.DeviceUnavailableException;
 
 /**
  * A device emulated by {@code kernels/src/ptxcheck/ptxserve.py}: device memory lives in that process, and every
- * copy, fill, kernel launch and cuBLAS call of a driverless CudaContext runs there, kernels on the PTX
- * interpreters (the PTX text is the classpath resource the driver would load), GEMM in NumPy by cuBLAS's
- * column-major definition of the call CudaGemm planned. Slow (a few thousand elements per second through a
- * kernel), exact in what it runs: the real PTX and the real host side.
+ * copy, fill, kernel launch and cuBLAS call of a driverless CudaContext runs there, kernels on the vectorized PTX
+ * interpreter {@code simt.py} (the BF16 tensor-core attention on {@code ptxemu.py}; the PTX text is the classpath
+ * resource the driver would load), GEMM in NumPy by cuBLAS's column-major definition of the call CudaGemm planned.
+ * Millions of elements per second through a large kernel, milliseconds of overhead per launch; exact in what it
+ * runs: the real PTX and the real host side.
  *
  * <p>The scripts are found, in order: in the folder named by the system property {@value #PTXCHECK_PROPERTY}
  * (the {@code ptxcheck} folder, with {@code ptxgen} beside it); under {@code src/ptxcheck},
@@ -35,9 +36,14 @@ import org.rlhf4j.tensor.DeviceUnavailableException;
 final class EmulatedDevice implements RawDeviceMemory, CudaContext.LaunchSink, CudaContext.GemmExecutor {
     /** System property: the folder holding ptxserve.py. */
     static final String PTXCHECK_PROPERTY = "rlhf4j.kernels.ptxcheck";
+    /**
+     * System property: {@code scalar} runs every kernel on the per-thread interpreters instead of the vectorized
+     * one (tens of times slower; to tell an interpreter's fault from a kernel's).
+     */
+    static final String INTERPRETER_PROPERTY = "rlhf4j.kernels.ptxInterpreter";
     /** Where the test-jar carries the scripts: folder -> files. */
     private static final String RESOURCES = "/org/rlhf4j/kernels/";
-    private static final String[][] SCRIPTS = {{"ptxcheck", "ptxserve.py", "ptxrun.py"},
+    private static final String[][] SCRIPTS = {{"ptxcheck", "ptxserve.py", "ptxrun.py", "simt.py"},
             {"ptxgen", "fused_ptxsim.py", "ptxemu.py"}};
     private static final HexFormat HEX = HexFormat.of();
     private static final Pattern DATA = Pattern.compile("\"data\": \"([0-9a-f]*)\"");
@@ -57,8 +63,12 @@ final class EmulatedDevice implements RawDeviceMemory, CudaContext.LaunchSink, C
             if (!check.waitFor(60, TimeUnit.SECONDS) || check.exitValue() != 0) {
                 throw new DeviceUnavailableException("emulated device: python3 has no NumPy");
             }
-            process = new ProcessBuilder("python3", folder.resolve("ptxserve.py").toString())
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            ProcessBuilder serve = new ProcessBuilder("python3", folder.resolve("ptxserve.py").toString())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            if ("scalar".equals(System.getProperty(INTERPRETER_PROPERTY))) {
+                serve.environment().put("RLHF4J_PTX_INTERPRETER", "scalar");
+            }
+            process = serve.start();
         } catch (IOException | InterruptedException e) {
             throw new DeviceUnavailableException("emulated device: cannot start python3 (" + e + ")");
         }

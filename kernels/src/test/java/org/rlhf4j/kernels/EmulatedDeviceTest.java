@@ -326,4 +326,19 @@ class EmulatedDeviceTest {
             GpuChecks.assertClose("BF16 attention d" + "qkv".charAt(i), e[i], f[i].to(DType.F32), bf16Rounding, 1e-4);
         }
     }
+
+    @Test
+    void bf16TensorCoreAttentionRunsOnTheEmulatorToo() {
+        // head dim 64: the mma kernels, on ptxemu (simt has no tensor cores), with a 2-d grid of (query tiles, B H)
+        int b = 1, h = 2, t = 3, d = 64;
+        Tensor q = normal(1, b, h, t, d).to(DType.BF16), k = normal(1, b, h, t, d).to(DType.BF16),
+                v = normal(1, b, h, t, d).to(DType.BF16);
+        double scale = 1 / Math.sqrt(d);
+        Tensor eo = Tensor.empty(DType.F32, b, h, t, d), el = Tensor.empty(DType.F32, b, h, t);
+        cpu.attention(eo, el, q.to(DType.F32), k.to(DType.F32), v.to(DType.F32), null, scale);
+        Tensor fo = Tensor.full(Double.NaN, DType.BF16, dev, b, h, t, d), fl = Tensor.empty(DType.F32, dev, b, h, t);
+        cuda.attention(fo, fl, q.to(dev), k.to(dev), v.to(dev), null, scale);
+        GpuChecks.assertNormwise("BF16 tensor-core attention out", eo, fo.to(DType.F32), 1e-2);
+        close("BF16 tensor-core attention lse", el, fl, 1e-5);
+    }
 }

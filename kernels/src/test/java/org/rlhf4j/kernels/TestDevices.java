@@ -9,9 +9,10 @@ import org.rlhf4j.tensor.DeviceUnavailableException;
  * CUDA devices without a GPU, for any module's tests (they come with the {@code rlhf4j-kernels} test-jar):
  * <ul>
  *   <li>{@link #emulated()}: cuda:6, the unchanged CudaBackend on a device emulated in a Python process: memory,
- *       every PTX kernel on the PTX interpreters, GEMM in NumPy by cuBLAS's definition of the call CudaGemm
- *       planned. Real results, slowly (a few thousand elements per second through a kernel): small shapes
- *       only. Needs python3 with NumPy; the test is skipped (TestAbortedException) when they are missing;
+ *       every PTX kernel on a vectorized PTX interpreter, GEMM in NumPy by cuBLAS's definition of the call
+ *       CudaGemm planned. Real results, slowly (milliseconds per launch, millions of elements per second
+ *       through a large kernel): a training step of a 2-layer GPT of width 32 takes seconds. Needs python3
+ *       with NumPy; the test is skipped (TestAbortedException) when they are missing;
  *   <li>{@link #recording()}: cuda:7, a CudaBackend whose launches and GEMM calls are checked (against the PTX
  *       signatures, cuBLAS's argument rules and the allocations) and recorded, not run: any size, instantly;
  *       data read back is zeros.
