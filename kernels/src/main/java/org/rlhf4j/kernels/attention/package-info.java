@@ -37,7 +37,8 @@
  * </ul>
  * {@link org.rlhf4j.kernels.attention.AttentionLaunch} holds each launch's grid, block and parameters by their
  * PTX names; {@link org.rlhf4j.kernels.attention.CudaAttention} checks shapes, makes operands contiguous (and
- * 16-byte aligned for cp.async) where needed, and launches.
+ * 16-byte aligned for cp.async) where needed, and launches. BF16 at another head dim (16, 32 in small models)
+ * runs the F32 kernels on widened copies and rounds the outputs once to BF16.
  *
  * <h2>Checks</h2>
  * Without a GPU, in the normal test run: ptxas assembles both files for sm_80 and sm_90

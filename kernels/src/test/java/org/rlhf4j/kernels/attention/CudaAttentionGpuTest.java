@@ -68,6 +68,16 @@ class CudaAttentionGpuTest {
         return s.build();
     }
 
+    /** The tensor-core head dims, and 16 and 32, which BF16 runs through the F32 kernels. */
+    static Stream<Arguments> bf16Shapes() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        shapes().forEach(s::add);
+        for (int t : new int[] {1, 17, 300}) {
+            for (int d : new int[] {16, 32}) s.add(Arguments.of(t, d, t > 1));
+        }
+        return s.build();
+    }
+
     // ---- inputs ----
 
     /** Random inputs, rounded to F32 (or to BF16 when bf16), kept as doubles for the F64 reference. */
@@ -231,7 +241,7 @@ class CudaAttentionGpuTest {
     // ---- BF16 ----
 
     @ParameterizedTest(name = "BF16 T={0} D={1} padded={2}")
-    @MethodSource("shapes")
+    @MethodSource("bf16Shapes")
     void bf16ForwardAndBackwardMatchTheCpuOp(int t, int d, boolean padded) {
         int b = batchFor(t), h = t >= 2048 ? 1 : 2;
         Inputs in = Inputs.random(b, h, t, d, padded, true);
@@ -314,9 +324,10 @@ class CudaAttentionGpuTest {
 
     @Test
     void unsupportedHeadDimsAreRefusedWithAMessage() {
-        Tensor x = poison(DType.BF16, 1, 1, 4, 96);
+        // BF16 takes any head dim the F32 kernels take (64 and 128 on the tensor cores); 18 is not a multiple of 4
+        Tensor x = poison(DType.BF16, 1, 1, 4, 18);
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> kernels.attention(poison(DType.BF16, 1, 1, 4, 96), poison(DType.F32, 1, 1, 4), x, x, x, null, 1.0));
-        assertTrue(e.getMessage().contains("64 or 128"), e.getMessage());
+                () -> kernels.attention(poison(DType.BF16, 1, 1, 4, 18), poison(DType.F32, 1, 1, 4), x, x, x, null, 1.0));
+        assertTrue(e.getMessage().contains("multiple of 4") && e.getMessage().contains("found 18"), e.getMessage());
     }
 }
