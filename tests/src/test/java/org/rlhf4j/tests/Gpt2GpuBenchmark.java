@@ -61,7 +61,7 @@ class Gpt2GpuBenchmark {
                 () -> Cuda.memoryStats(gpu).peakBytesInUse(), () -> Cuda.resetPeakMemory(gpu), CudaSteps.MEMORY);
 
         Gpt2Workloads.Timing sft = w.sftStep(2, 5);
-        long n = Gpt2Workloads.parameterCount(w.newModel(0));
+        long n = Gpt2Workloads.parameterCount(s.model());
         long tokens = (long) s.sftBatch() * s.sftTokens();
         double flops = Gpt2Workloads.sftFlops(s.model(), n, s.sftTokens(), tokens);
         double mfu = flops / sft.medianSeconds() / (tflops * 1e12);

@@ -107,9 +107,14 @@ final class Gpt2Workloads {
         return out;
     }
 
-    /** N for model FLOPs: every parameter once (the tied embedding once, positions included), as llm.c counts. */
-    static long parameterCount(Gpt model) {
-        return model.parameterCount();
+    /**
+     * N for model FLOPs: every parameter once (the tied embedding once, positions included), as llm.c counts:
+     * V C + T C (embeddings), per layer 12 C^2 + 13 C (attention and MLP weights and biases, two layer norms),
+     * and 2 C for the final layer norm. 124,439,808 for GPT-2 124M.
+     */
+    static long parameterCount(Gpt.Config c) {
+        long w = c.width();
+        return (long) c.vocabSize() * w + (long) c.contextLength() * w + c.layers() * (12 * w * w + 13 * w) + 2 * w;
     }
 
     /** Model FLOPs of one SFT step on {@code tokens} tokens: (6N + 12 L T C) per token (forward + backward). */

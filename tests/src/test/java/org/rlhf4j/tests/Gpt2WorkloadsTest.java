@@ -34,6 +34,15 @@ class Gpt2WorkloadsTest {
     }
 
     @Test
+    void theParameterCountFormulaCountsWhatTheModelHolds() {
+        Gpt2Workloads.Shapes s = Gpt2Workloads.Shapes.tiny();
+        assertEquals(new Gpt2Workloads(s, DEVICE, Precision.F32, () -> {}, () -> 0L, () -> {},
+                Gpt2Workloads.StepMemory.NONE).newModel(0).parameterCount(), Gpt2Workloads.parameterCount(s.model()));
+        // GPT-2 124M as llm.c counts it (its vocabulary unpadded): 124,439,808
+        assertEquals(124_439_808L, Gpt2Workloads.parameterCount(Gpt2Workloads.Shapes.gpt2Small().model()));
+    }
+
+    @Test
     void sftFlopsFollowTheSixNPlusAttentionFormula() {
         // GPT-2 124M, 8 x 1024 tokens: by hand, (6 * 124439808 + 12 * 12 * 1024 * 768) * 8192
         double expected = (6.0 * 124_439_808 + 12.0 * 12 * 1024 * 768) * 8192;
