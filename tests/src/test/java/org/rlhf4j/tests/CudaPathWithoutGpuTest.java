@@ -73,6 +73,19 @@ class CudaPathWithoutGpuTest {
     }
 
     @Test
+    void tinyDpoAndPpoStepsRunOnTheEmulatedDevice() {
+        Device emulated = TestDevices.emulated();
+        // the recording device reads back zeros, which a rollout's masks cannot take: PPO needs real values
+        Gpt2Workloads.Shapes s = new Gpt2Workloads.Shapes(new Gpt.Config(32, 16, 1, 2, 16, 1e-5, 0.0), 2, 8, 1, 4, 4, 2, 4, 4);
+        Gpt2Workloads w = new Gpt2Workloads(s, emulated, Precision.BF16, () -> {},
+                () -> Cuda.memoryStats(emulated).peakBytesInUse(), () -> Cuda.resetPeakMemory(emulated), CudaSteps.MEMORY);
+        Gpt2Workloads.Timing dpo = w.dpoStep(1, 1);
+        assertEquals(Math.log(2), dpo.loss(), 1e-4); // policy = reference at the first step
+        Gpt2Workloads.Timing ppo = w.ppoIteration(1, 1);
+        assertTrue(Double.isFinite(ppo.loss()) && ppo.phases().containsKey("generation_s"), ppo.phases().toString());
+    }
+
+    @Test
     void gpt2SmallStepsLaunchValidKernelsAndFitInMemoryOnTheRecordingDevice() {
         Device recording = TestDevices.recording();
         Gpt2Workloads.Shapes s = Gpt2Workloads.Shapes.gpt2Small();
