@@ -26,6 +26,13 @@ public final class Parallel {
         return Runtime.getRuntime().availableProcessors();
     }
 
+    /**
+     * A pool of exactly {@code threads} workers. A plain ForkJoinPool adds a compensating worker when one blocks in
+     * a join, and on a machine with as many cores as workers that extra thread shares a core: work split into
+     * equal chunks then finishes at the pace of the shared core, and a thread spinning on a GEMM panel another
+     * thread is packing may wait out a whole time slice. So the pool may not grow (maximum size = parallelism,
+     * and a join that cannot compensate just waits).
+     */
     private static ForkJoinPool newPool(int threads) {
         java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
         return new ForkJoinPool(threads, p -> {
@@ -34,7 +41,7 @@ public final class Parallel {
             t.setName("rlhf4j-cpu-" + count.getAndIncrement());
             t.setDaemon(true);
             return t;
-        }, null, false);
+        }, null, false, threads, threads, 1, pool -> true, 60, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** Number of worker threads the CPU backend splits work over. */
