@@ -393,22 +393,30 @@ public final class CpuGemm {
      * [q*MR, q*MR + MR) as {@code dst[q*MR*kc + p*MR + i]}, rows past mc zero.
      */
     static void packA(int mc, int kc, float[] a, int base, int rs, int cs, float[] dst) {
-        for (int ir = 0; ir < mc; ir += MR) {
+        int ir0 = 0;
+        if (rs == 1 && cs != 1) {
+            // Transposed A (column-major): each column of the block is one contiguous run of mc floats. Walk the
+            // columns once, dealing each run out to the panels; a panel at a time would re-read every column's
+            // cache lines once per panel, and with a large column stride they do not stay in L1 in between.
+            int full = mc / MR;
+            if (SIMD) {
+                GemmSimdKernel.packColumnMajor(full, kc, a, base, cs, dst);
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int s = base + p * cs;
+                    for (int q = 0; q < full; q++) {
+                        int o = q * MR * kc + p * MR;
+                        for (int i = 0; i < MR; i++) dst[o + i] = a[s + q * MR + i];
+                    }
+                }
+            }
+            ir0 = full * MR;
+        }
+        for (int ir = ir0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             int d = ir * kc;
             if (cs == 1 && rs != 1) {
-                // Row-major A: read each row contiguously, write with stride MR.
-                for (int i = 0; i < mr; i++) {
-                    int s = base + (ir + i) * rs;
-                    for (int p = 0; p < kc; p++) dst[d + p * MR + i] = a[s + p];
-                }
-            } else if (rs == 1) {
-                // Transposed A (column-major): a column of the panel is contiguous.
-                for (int p = 0; p < kc; p++) {
-                    int s = base + p * cs + ir;
-                    int o = d + p * MR;
-                    for (int i = 0; i < mr; i++) dst[o + i] = a[s + i];
-                }
+                packRowMajorPanel(mr, kc, a, base + ir * rs, rs, dst, d);
             } else {
                 for (int p = 0; p < kc; p++) {
                     int s = base + p * cs + ir * rs;
@@ -421,6 +429,14 @@ public final class CpuGemm {
                     for (int i = mr; i < MR; i++) dst[d + p * MR + i] = 0f;
                 }
             }
+        }
+    }
+
+    /** Rows [0, mr) of one micro-panel from a row-major A: each row read contiguously, written with stride MR. */
+    private static void packRowMajorPanel(int mr, int kc, float[] a, int base, int rs, float[] dst, int d) {
+        for (int i = 0; i < mr; i++) {
+            int s = base + i * rs;
+            for (int p = 0; p < kc; p++) dst[d + p * MR + i] = a[s + p];
         }
     }
 
@@ -439,9 +455,13 @@ public final class CpuGemm {
             int nr = Math.min(NR, j1 - jr);
             int d = dstOff + jr * kc;
             if (cs == 1) {
-                // Row-major B: a row of the panel is contiguous.
-                for (int p = 0; p < kc; p++) {
-                    System.arraycopy(b, base + p * rs + jr, dst, d + p * NR, nr);
+                // Row-major B: a row of the panel is contiguous (two vectors; arraycopy costs more than the copy).
+                if (SIMD && nr == NR) {
+                    GemmSimdKernel.packRowMajorB(kc, b, base + jr, rs, dst, d);
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        System.arraycopy(b, base + p * rs + jr, dst, d + p * NR, nr);
+                    }
                 }
             } else if (rs == 1 && nr == NR) {
                 // Transposed B: the NR source rows (columns of B) are cs apart, and when cs is a multiple of

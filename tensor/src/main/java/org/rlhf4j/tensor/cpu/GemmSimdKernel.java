@@ -52,6 +52,40 @@ final class GemmSimdKernel {
         }
     }
 
+    /**
+     * The first {@code panels} full MR-row micro-panels of {@link CpuGemm#packA} for a column-major A (element (i, p)
+     * at {@code base + p*cs + i}), column by column. Each column of a panel is copied as one whole vector, whose
+     * last V - MR floats spill into the panel's next column and are overwritten by it; the last column, and any
+     * read that would run past the end of {@code a}, is copied float by float. Only one vector species is used:
+     * C2 intrinsifies a vector load or store only where a single species reaches it.
+     */
+    static void packColumnMajor(int panels, int kc, float[] a, int base, int cs, float[] dst) {
+        int panelSize = MR * kc;
+        boolean wide = V >= MR && V - MR <= MR;
+        for (int p = 0; p < kc; p++) {
+            int s = base + p * cs;
+            int o = p * MR;
+            boolean vector = wide && p < kc - 1;
+            for (int q = 0; q < panels; q++, s += MR, o += panelSize) {
+                if (vector && s + V <= a.length) {
+                    FloatVector.fromArray(F, a, s).intoArray(dst, o);
+                } else {
+                    for (int i = 0; i < MR; i++) dst[o + i] = a[s + i];
+                }
+            }
+        }
+    }
+
+    /** One full NR-column micro-panel of {@link CpuGemm#packB} from a row-major B (row p at {@code base + p*rs}). */
+    static void packRowMajorB(int kc, float[] b, int base, int rs, float[] dst, int d) {
+        for (int p = 0; p < kc; p++) {
+            int s = base + p * rs;
+            int o = d + p * NR;
+            FloatVector.fromArray(F, b, s).intoArray(dst, o);
+            FloatVector.fromArray(F, b, s + V).intoArray(dst, o + V);
+        }
+    }
+
     /** 12 x NR tile: 24 accumulators + 2 B vectors + 1 broadcast of A. */
     static void kernel12(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] tile) {
         FloatVector zero = FloatVector.zero(F);

@@ -126,6 +126,64 @@ class CpuGemmTest {
         }
     }
 
+    /**
+     * The packed layouts, element by element, against their definition (packA: {@code dst[q*MR*kc + p*MR + i] =
+     * A(q*MR + i, p)}, zero past mc; packB: {@code dst[q*NR*kc + p*NR + j] = B(p, q*NR + j)}, zero past the last
+     * column), for row-major, column-major and general strides, with the block at the very end of its array (the
+     * vector copies must not read past it) and the destination prefilled with NaN (nothing left unwritten).
+     */
+    @Test
+    void packingWritesEveryElementOfTheDocumentedLayout() {
+        Random rnd = new Random(5);
+        int mr = CpuGemm.MR, nr = CpuGemm.NR;
+        int[][] blocks = {{1, 1}, {mr, 1}, {mr, 2}, {mr - 1, 7}, {3 * mr, 40}, {3 * mr + 5, 33}, {145, 97}};
+        for (int[] blk : blocks) {
+            int rows = blk[0], kc = blk[1];
+            // {rowStride, colStride} of A (rows x kc); the block ends at the end of its array
+            int[][] strides = {{kc + 3, 1}, {1, rows + 2}, {2 * kc + 1, 2}, {2, 2 * rows + 1}};
+            for (int[] st : strides) {
+                int span = (rows - 1) * st[0] + (kc - 1) * st[1] + 1;
+                float[] a = new float[span + 11 + kc % 3];
+                for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat();
+                int base = a.length - span;
+                int panels = (rows + mr - 1) / mr;
+                float[] dst = new float[panels * mr * kc];
+                Arrays.fill(dst, Float.NaN);
+                CpuGemm.packA(rows, kc, a, base, st[0], st[1], dst);
+                for (int q = 0; q < panels; q++) {
+                    for (int p = 0; p < kc; p++) {
+                        for (int i = 0; i < mr; i++) {
+                            int row = q * mr + i;
+                            float want = row < rows ? a[base + row * st[0] + p * st[1]] : 0f;
+                            assertEquals(want, dst[q * mr * kc + p * mr + i], "packA " + rows + "x" + kc + " strides "
+                                    + Arrays.toString(st) + " at row " + row + ", column " + p);
+                        }
+                    }
+                }
+                // the same block as B (kc x cols), cols = rows
+                int cols = rows;
+                int bSpan = (kc - 1) * st[0] + (cols - 1) * st[1] + 1;
+                float[] b = new float[bSpan + 5];
+                for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat();
+                int bBase = b.length - bSpan;
+                int bPanels = (cols + nr - 1) / nr;
+                float[] bDst = new float[bPanels * nr * kc];
+                Arrays.fill(bDst, Float.NaN);
+                CpuGemm.packB(kc, 0, cols, b, bBase, st[0], st[1], bDst);
+                for (int q = 0; q < bPanels; q++) {
+                    for (int p = 0; p < kc; p++) {
+                        for (int j = 0; j < nr; j++) {
+                            int col = q * nr + j;
+                            float want = col < cols ? b[bBase + p * st[0] + col * st[1]] : 0f;
+                            assertEquals(want, bDst[q * nr * kc + p * nr + j], "packB " + kc + "x" + cols + " strides "
+                                    + Arrays.toString(st) + " at row " + p + ", column " + col);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void matchesReferenceOnTileAndBlockEdgesForAllTransposes() {
         Random rnd = new Random(11);
