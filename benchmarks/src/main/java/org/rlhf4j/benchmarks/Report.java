@@ -37,7 +37,10 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *   -p NAME=V1,V2           override a @Param, e.g. -p shape=1024x1024x1024 -p layout=NN
  *   --threads N             threads for rlhf4j and the peers (default: one per core)
  *   --forks N               JMH forks per benchmark (default 1)
- *   --json FILE             also write JMH's JSON results to FILE
+ *   --rounds N              run everything N times, rlhf4j and its peers in alternating order, and report the
+ *                           median over the rounds (default 1)
+ *   --json FILE             also write JMH's JSON results to FILE (with --rounds, one file per round and part:
+ *                           FILE-r1-ours.json, FILE-r1-peers.json, ...)
  * </pre>
  */
 public final class Report {
@@ -51,6 +54,8 @@ public final class Report {
         boolean quick = false;
         boolean best = false;
         int threads = 0;
+        int rounds = 1;
+        String json = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -61,7 +66,11 @@ public final class Report {
                 case "--exclude" -> excludes.add(value(args, ++i, arg));
                 case "--threads" -> threads = Integer.parseInt(value(args, ++i, arg));
                 case "--forks" -> options.forks(Integer.parseInt(value(args, ++i, arg)));
-                case "--json" -> options.resultFormat(ResultFormatType.JSON).result(value(args, ++i, arg));
+                case "--rounds" -> {
+                    rounds = Integer.parseInt(value(args, ++i, arg));
+                    if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, found " + rounds);
+                }
+                case "--json" -> json = value(args, ++i, arg);
                 case "-p" -> {
                     String p = value(args, ++i, arg);
                     int eq = p.indexOf('=');
@@ -70,7 +79,7 @@ public final class Report {
                 }
                 case "-h", "--help" -> {
                     System.out.println("usage: Report [--quick] [--best] [--filter REGEX] [--exclude REGEX] [--all]"
-                            + " [-p NAME=V1,V2] [--threads N] [--forks N] [--json FILE]");
+                            + " [-p NAME=V1,V2] [--threads N] [--forks N] [--rounds N] [--json FILE]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + arg + " (try --help)");
@@ -87,11 +96,49 @@ public final class Report {
         }
         if (best) options.mode(Mode.SampleTime).timeUnit(TimeUnit.MICROSECONDS);
         String loadBefore = loadAverage();
-        Collection<RunResult> results = new Runner(options.build()).run();
+        List<RunResult> results = new ArrayList<>();
+        if (rounds == 1) {
+            if (json != null) options.resultFormat(ResultFormatType.JSON).result(json);
+            results.addAll(new Runner(options.build()).run());
+        } else {
+            // Other tenants of the machine make its speed drift over minutes, and every forked JVM draws its own
+            // memory placement: measuring all of rlhf4j and then all of a peer would compare different machines.
+            // So each round runs both, in the opposite order to the round before, and each number is a median.
+            for (int round = 0; round < rounds; round++) {
+                boolean oursFirst = round % 2 == 0;
+                results.addAll(runPart(options, oursFirst, jsonOfPart(json, round, oursFirst)));
+                results.addAll(runPart(options, !oursFirst, jsonOfPart(json, round, !oursFirst)));
+            }
+        }
         System.out.println();
+        if (rounds > 1) System.out.println("Each number is the median of " + rounds + " rounds.");
         System.out.print(markdown(results, best));
         // Other processes on the machine lower every number, and the peers' thread pools suffer most.
         System.out.println("Load average (1 min) before the run: " + loadBefore + ", after: " + loadAverage());
+    }
+
+    /** With --rounds, each part of each round writes its own JSON file: {@code x.json} becomes {@code x-r1-ours.json}. */
+    private static String jsonOfPart(String json, int round, boolean ours) {
+        if (json == null) return null;
+        int dot = json.lastIndexOf('.');
+        String stem = dot > json.lastIndexOf('/') ? json.substring(0, dot) : json;
+        String ext = dot > json.lastIndexOf('/') ? json.substring(dot) : "";
+        return stem + "-r" + (round + 1) + (ours ? "-ours" : "-peers") + ext;
+    }
+
+    /** Runs only the rlhf4j methods ({@code ours}) or only their peers; nothing if none matches. */
+    private static Collection<RunResult> runPart(ChainedOptionsBuilder options, boolean ours, String json)
+            throws RunnerException {
+        ChainedOptionsBuilder part = new OptionsBuilder().parent(options.build());
+        if (json != null) part.resultFormat(ResultFormatType.JSON).result(json);
+        // JMH's excludes are regular expressions over Class.method; a benchmark is skipped if any matches.
+        part.exclude(ours ? ".*\\.(?!rlhf4j$)[^.]+$" : ".*\\.rlhf4j$");
+        try {
+            return new Runner(part.build()).run();
+        } catch (RunnerException e) {
+            if (e.getMessage() != null && e.getMessage().contains("No matching benchmarks")) return List.of();
+            throw e;
+        }
     }
 
     /**
@@ -124,8 +171,8 @@ public final class Report {
 
     /** One table per benchmark class, rows keyed by the {@code @Param} values other than threads. */
     static String markdown(Collection<RunResult> results, boolean best) {
-        // class -> row key -> method -> score (ops/s)
-        Map<String, Map<String, Map<String, Double>>> tables = new LinkedHashMap<>();
+        // class -> row key -> method -> scores (ops/s), one per round
+        Map<String, Map<String, Map<String, List<Double>>>> samples = new LinkedHashMap<>();
         Map<String, Map<String, Map<String, String>>> rowParams = new LinkedHashMap<>();
         Map<String, String> threadsByClass = new LinkedHashMap<>();
         for (RunResult result : results) {
@@ -141,11 +188,17 @@ public final class Report {
             String threads = values.remove("threads");
             if (threads != null) threadsByClass.put(className, threads);
             String row = String.join(" | ", values.values());
-            tables.computeIfAbsent(className, x -> new LinkedHashMap<>())
+            samples.computeIfAbsent(className, x -> new LinkedHashMap<>())
                     .computeIfAbsent(row, x -> new LinkedHashMap<>())
-                    .put(method, opsPerSecond(result, best));
+                    .computeIfAbsent(method, x -> new ArrayList<>())
+                    .add(opsPerSecond(result, best));
             rowParams.computeIfAbsent(className, x -> new LinkedHashMap<>()).put(row, values);
         }
+        // class -> row key -> method -> median score (ops/s)
+        Map<String, Map<String, Map<String, Double>>> tables = new LinkedHashMap<>();
+        samples.forEach((className, rowsOfClass) -> rowsOfClass.forEach((row, methods) -> methods.forEach(
+                (method, scores) -> tables.computeIfAbsent(className, x -> new LinkedHashMap<>())
+                        .computeIfAbsent(row, x -> new LinkedHashMap<>()).put(method, median(scores)))));
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "Machine: %d cores, %s %s, Java %s%n%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
@@ -208,6 +261,14 @@ public final class Report {
             out.append('\n');
         }
         return out.toString();
+    }
+
+    /** The middle value, or the mean of the two middle values of an even count. */
+    static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(null);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     /** Each {@code @Param}'s values as declared, so rows come out in the order the class lists them. */
