@@ -19,7 +19,7 @@ class DpoLearningTest {
     void dpoLearnsThePreferences() {
         Gpt sft = SentimentFixture.sftModel();
         Gpt policy = SentimentFixture.copy(sft);
-        DpoConfig config = DpoConfig.defaults().withLearningRate(5e-4).withBatchSize(32).withMaxSteps(150).withLoggingSteps(10);
+        DpoConfig config = DpoConfig.defaults().withLearningRate(5e-4).withBatchSize(32).withMaxSteps(300).withLoggingSteps(10);
         DpoTrainer trainer = new DpoTrainer(policy, sft, config, SentimentFixture.tokenized(SentimentFixture.pairs()),
                 SentimentFixture.PAD);
         List<Map<String, Object>> log = new ArrayList<>();

@@ -66,7 +66,7 @@ final class SentimentFixture {
     /** Preference pairs from two SFT samples per prompt, the higher ground truth chosen; ties dropped. */
     static synchronized List<PreferencePair> pairs() {
         if (pairs == null) {
-            pairs = SyntheticSentiment.preferencePairs(TASK.prompts(3000, 5), sftModel(), TOK, sampling(77));
+            pairs = SyntheticSentiment.preferencePairs(TASK.prompts(6000, 5), sftModel(), TOK, sampling(77));
         }
         return pairs;
     }
@@ -77,7 +77,7 @@ final class SentimentFixture {
             List<PreferencePair> all = pairs();
             int split = all.size() * 4 / 5;
             RewardModel rm = RewardModel.withNewHead(copy(sftModel()), new Generator(3));
-            RewardConfig config = RewardConfig.defaults().withLearningRate(5e-4).withBatchSize(32).withMaxSteps(400).withWeightDecay(0.01)
+            RewardConfig config = RewardConfig.defaults().withLearningRate(1e-3).withBatchSize(32).withMaxSteps(600).withWeightDecay(0.01)
                     .withLoggingSteps(50);
             RewardTrainer trainer = new RewardTrainer(rm, config, tokenized(all.subList(0, split)), PAD);
             trainer.train(m -> { });
