@@ -1,5 +1,7 @@
 package org.rlhf4j.tensor.cpu;
 
+import org.slf4j.LoggerFactory;
+
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
@@ -48,6 +50,13 @@ public final class CpuGemm {
     static final long SPLIT = 1L << 20;
 
     private CpuGemm() {}
+
+    static {
+        if (SIMD) {
+            double millis = GemmSimdKernel.warmUp();
+            LoggerFactory.getLogger(CpuGemm.class).debug("GEMM micro-kernel warmed up in {} ms", Math.round(millis));
+        }
+    }
 
     // ------------------------------------------------------------------------------------------------------
     // F32
