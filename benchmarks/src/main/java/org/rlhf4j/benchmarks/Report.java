@@ -39,8 +39,11 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *   --forks N               JMH forks per benchmark (default 1)
  *   --rounds N              run everything N times, rlhf4j and its peers in alternating order, and report the
  *                           median over the rounds (default 1)
+ *   --pair-by NAME          with --rounds, measure rlhf4j and its peers back to back for each value of the
+ *                           {@code @Param} NAME given with -p (repeatable: each combination), instead of all
+ *                           of rlhf4j and then all of the peers, so that a row's two numbers are minutes closer
  *   --json FILE             also write JMH's JSON results to FILE (with --rounds, one file per round and part:
- *                           FILE-r1-ours.json, FILE-r1-peers.json, ...)
+ *                           FILE-r1-ours.json, FILE-r1-peers.json, ...; with --pair-by, FILE-r1-c1-ours.json, ...)
  * </pre>
  */
 public final class Report {
@@ -56,6 +59,8 @@ public final class Report {
         int threads = 0;
         int rounds = 1;
         String json = null;
+        Map<String, List<String>> overrides = new LinkedHashMap<>();
+        List<String> pairBy = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -71,20 +76,28 @@ public final class Report {
                     if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, found " + rounds);
                 }
                 case "--json" -> json = value(args, ++i, arg);
+                case "--pair-by" -> pairBy.add(value(args, ++i, arg));
                 case "-p" -> {
                     String p = value(args, ++i, arg);
                     int eq = p.indexOf('=');
                     if (eq <= 0) throw new IllegalArgumentException("-p expects NAME=V1,V2, found " + p);
                     options.param(p.substring(0, eq), p.substring(eq + 1).split(","));
+                    overrides.put(p.substring(0, eq), List.of(p.substring(eq + 1).split(",")));
                 }
                 case "-h", "--help" -> {
                     System.out.println("usage: Report [--quick] [--best] [--filter REGEX] [--exclude REGEX] [--all]"
-                            + " [-p NAME=V1,V2] [--threads N] [--forks N] [--rounds N] [--json FILE]");
+                            + " [-p NAME=V1,V2] [--threads N] [--forks N] [--rounds N] [--pair-by NAME] [--json FILE]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + arg + " (try --help)");
             }
         }
+        for (String name : pairBy) {
+            if (!overrides.containsKey(name)) {
+                throw new IllegalArgumentException("--pair-by " + name + " needs the values as -p " + name + "=V1,V2");
+            }
+        }
+        if (!pairBy.isEmpty() && rounds == 1) throw new IllegalArgumentException("--pair-by needs --rounds N >= 2");
         if (includes.isEmpty()) includes.add(Report.class.getPackageName() + "\\..*");
         if (excludes.isEmpty() && !all) excludes.add(".*\\.ejml$");
         includes.forEach(options::include);
@@ -104,10 +117,17 @@ public final class Report {
             // Other tenants of the machine make its speed drift over minutes, and every forked JVM draws its own
             // memory placement: measuring all of rlhf4j and then all of a peer would compare different machines.
             // So each round runs both, in the opposite order to the round before, and each number is a median.
+            // With --pair-by, each round goes through the combinations one by one, both sides of each back to back.
+            List<Map<String, String>> combinations = combinations(pairBy, overrides);
             for (int round = 0; round < rounds; round++) {
                 boolean oursFirst = round % 2 == 0;
-                results.addAll(runPart(options, oursFirst, jsonOfPart(json, round, oursFirst)));
-                results.addAll(runPart(options, !oursFirst, jsonOfPart(json, round, !oursFirst)));
+                for (int c = 0; c < combinations.size(); c++) {
+                    ChainedOptionsBuilder combination = new OptionsBuilder().parent(options.build());
+                    combinations.get(c).forEach(combination::param);
+                    String tag = combinations.size() == 1 ? "" : "-c" + (c + 1);
+                    results.addAll(runPart(combination, oursFirst, jsonOfPart(json, round, tag, oursFirst)));
+                    results.addAll(runPart(combination, !oursFirst, jsonOfPart(json, round, tag, !oursFirst)));
+                }
             }
         }
         System.out.println();
@@ -117,13 +137,34 @@ public final class Report {
         System.out.println("Load average (1 min) before the run: " + loadBefore + ", after: " + loadAverage());
     }
 
-    /** With --rounds, each part of each round writes its own JSON file: {@code x.json} becomes {@code x-r1-ours.json}. */
-    private static String jsonOfPart(String json, int round, boolean ours) {
+    /** Every combination of the values of the named parameters (one empty combination for no names). */
+    static List<Map<String, String>> combinations(List<String> names, Map<String, List<String>> values) {
+        List<Map<String, String>> out = new ArrayList<>();
+        out.add(new LinkedHashMap<>());
+        for (String name : names) {
+            List<Map<String, String>> next = new ArrayList<>();
+            for (Map<String, String> partial : out) {
+                for (String value : values.get(name)) {
+                    Map<String, String> extended = new LinkedHashMap<>(partial);
+                    extended.put(name, value);
+                    next.add(extended);
+                }
+            }
+            out = next;
+        }
+        return out;
+    }
+
+    /**
+     * With --rounds, each part of each round writes its own JSON file: {@code x.json} becomes
+     * {@code x-r1-ours.json}, or {@code x-r1-c2-ours.json} for the second --pair-by combination.
+     */
+    private static String jsonOfPart(String json, int round, String tag, boolean ours) {
         if (json == null) return null;
         int dot = json.lastIndexOf('.');
         String stem = dot > json.lastIndexOf('/') ? json.substring(0, dot) : json;
         String ext = dot > json.lastIndexOf('/') ? json.substring(dot) : "";
-        return stem + "-r" + (round + 1) + (ours ? "-ours" : "-peers") + ext;
+        return stem + "-r" + (round + 1) + tag + (ours ? "-ours" : "-peers") + ext;
     }
 
     /** Runs only the rlhf4j methods ({@code ours}) or only their peers; nothing if none matches. */
