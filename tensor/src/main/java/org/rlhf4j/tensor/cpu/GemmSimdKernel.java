@@ -22,20 +22,12 @@ final class GemmSimdKernel {
 
     private GemmSimdKernel() {}
 
-    /** Calls per timed batch of {@link #warmUp}, and the bounds of the warm-up. */
-    private static final int WARM_UP_BATCH = 100;
-    private static final int WARM_UP_MIN_BATCHES = 20;
-    private static final long WARM_UP_MAX_NANOS = 2_000_000_000L;
-
     /**
-     * Runs the micro-kernel on one fixed-depth panel, on this thread alone, until the time of a batch of calls
-     * stops falling (C2 has compiled it), at most {@link #WARM_UP_MAX_NANOS}; returns the milliseconds spent.
-     *
-     * <p>Why: C2 compiles the kernel from the profile it has seen, and with the AVX2 kernel's 15 of 16 vector
-     * registers in use, its register allocation depends on that profile. Compiled from the profile of real
-     * products (two threads, mixed depths), the 6 x 16 kernel came out in about half of the JVMs with its
-     * accumulators split across registers and one spilled to the stack, at half speed; compiled after this
-     * warm-up, it came out clean in every JVM tried (benchmarks/RESULTS.md).
+     * Runs the micro-kernel on one fixed-depth panel, on this thread alone, until C2 has compiled it (batches of
+     * 100 calls, at most 2 s; see {@link WarmUp}); returns the milliseconds spent. With the AVX2 kernel's 15 of 16
+     * vector registers in use, C2's register allocation depends on the profile: compiled from real products
+     * (two threads, mixed depths), the 6 x 16 kernel came out in about half of the JVMs with its accumulators
+     * split across registers and one spilled to the stack, at half speed.
      */
     static double warmUp() {
         int kc = CpuGemm.KC;
@@ -44,17 +36,9 @@ final class GemmSimdKernel {
         float[] tile = new float[MR * NR];
         for (int i = 0; i < ap.length; i++) ap[i] = (i % 7) * 0.125f;
         for (int i = 0; i < bp.length; i++) bp[i] = (i % 5) * 0.25f;
-        long start = System.nanoTime();
-        long best = Long.MAX_VALUE;
-        int flat = 0;
-        for (int batch = 0; flat < 4 && System.nanoTime() - start < WARM_UP_MAX_NANOS; batch++) {
-            long t = System.nanoTime();
-            for (int r = 0; r < WARM_UP_BATCH; r++) kernel(kc, ap, 0, bp, 0, tile);
-            long elapsed = System.nanoTime() - t;
-            flat = batch >= WARM_UP_MIN_BATCHES && elapsed > best * 0.97 ? flat + 1 : 0;
-            best = Math.min(best, elapsed);
-        }
-        return (System.nanoTime() - start) / 1e6;
+        return WarmUp.untilFlat(() -> {
+            for (int r = 0; r < 100; r++) kernel(kc, ap, 0, bp, 0, tile);
+        }, 20, 2_000_000_000L);
     }
 
     /** tile[i][j] = sum_p ap[p][i] * bp[p][j]. */

@@ -5,6 +5,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.slf4j.LoggerFactory;
 
 /**
  * Vector API twin of {@link AttentionKernels}. Loaded reflectively, only when {@link Simd#ENABLED}. The matrix
@@ -25,6 +26,24 @@ final class VectorAttentionKernels implements AttentionKernels {
 
     /** The bits of the float 1.5 * 2^23. */
     private static final int ROUND_BITS = 0x4B400000;
+
+    static {
+        double millis = warmUp();
+        LoggerFactory.getLogger(VectorAttentionKernels.class).debug("attention e^x warmed up in {} ms",
+                Math.round(millis));
+    }
+
+    /** Runs a softmax row's e^x and sum, on this thread alone, until C2 has compiled them ({@link WarmUp}). */
+    static double warmUp() {
+        VectorAttentionKernels kernels = new VectorAttentionKernels();
+        float[] row = new float[256], lanes = new float[L];
+        return WarmUp.untilFlat(() -> {
+            for (int r = 0; r < 50; r++) {
+                for (int i = 0; i < row.length; i++) row[i] = (i % 64) * -0.5f;
+                kernels.expSubSum(row, 0, row.length, 1f, lanes);
+            }
+        }, 200, 1_500_000_000L);
+    }
 
     /** The plain twin, for its e^x constants. */
     private interface K {

@@ -5,6 +5,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.slf4j.LoggerFactory;
 
 /**
  * Deterministic F32 transcendentals over float arrays with the Vector API, for the Vector kernels only (it
@@ -64,6 +65,24 @@ final class VectorMath {
             T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
 
     private VectorMath() {}
+
+    static {
+        double millis = warmUp();
+        LoggerFactory.getLogger(VectorMath.class).debug("e^x and tanh loops warmed up in {} ms", Math.round(millis));
+    }
+
+    /** Runs the e^x and tanh loops on one block, on this thread alone, until C2 has compiled them ({@link WarmUp}). */
+    static double warmUp() {
+        int n = 8 * L;
+        float[] x = new float[n], y = new float[n], e = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (i - n / 2) * (40f / n);
+        return WarmUp.untilFlat(() -> {
+            for (int r = 0; r < 50; r++) {
+                expLoop(x, 0, y, 0, n, 1f, 0f);
+                tanhBlocks(x, 0, y, 0, n, e);
+            }
+        }, 200, 1_500_000_000L);
+    }
 
     /** An array loop over n elements, n a multiple of L (the vector length). */
     @FunctionalInterface

@@ -419,11 +419,22 @@ class VectorMathTest {
 
     /**
      * A class loader that loads the tensor module's classes again, from where this JVM found them, so that their
-     * methods start out interpreted however much the rest of the test run has used their twins.
+     * methods start out interpreted however much the rest of the test run has used their twins. Its classes skip
+     * their warm-ups ({@link WarmUp}), which would otherwise compile them as they initialize.
      */
     private static URLClassLoader freshTensorClasses() {
         URL classes = VectorMath.class.getProtectionDomain().getCodeSource().getLocation();
         return new URLClassLoader(new URL[] {classes}, VectorMathTest.class.getClassLoader()) {
+            // WarmUp reads the property when the first fresh class that warms up initializes
+            private final String previous = System.setProperty("rlhf4j.warmup", "false");
+
+            @Override
+            public void close() throws java.io.IOException {
+                if (previous == null) System.clearProperty("rlhf4j.warmup");
+                else System.setProperty("rlhf4j.warmup", previous);
+                super.close();
+            }
+
             @Override
             protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
                 if (!name.startsWith("org.rlhf4j.tensor.")) return super.loadClass(name, resolve);
