@@ -69,6 +69,55 @@ public final class Nn {
     }
 
     /**
+     * Causal self-attention straight from a packed projection, as GPT-2's {@code c_attn} makes it: qkv {@code [B, T,
+     * 3C]} holds q, k and v side by side, each {@code [B, T, H, D]} with {@code C = H D} -> {@code [B, T, C]} with the
+     * heads merged back. The same values and gradients as {@link #attention} on the three head views of qkv followed
+     * by the merge, in one graph node: the split and merge are copies inside the node, and backward writes dq, dk and
+     * dv into one {@code [B, T, 3C]} gradient instead of three zero-padded ones that the graph then adds. Saves q, k,
+     * v as contiguous {@code [B, H, T, D]} copies (the kernel reads them in that layout), the output and its
+     * logsumexp. Under {@link Autocast} the kernel runs on BF16 copies as in {@link #attention}.
+     */
+    public static Variable packedAttention(Variable qkv, int heads, Tensor padMask, double scale) {
+        int[] s = qkv.shape();
+        if (s.length != 3 || heads <= 0 || s[2] % (3 * heads) != 0) {
+            throw new IllegalArgumentException("packedAttention: qkv must be [B, T, 3 * heads * D] with " + heads
+                    + " heads, found shape " + java.util.Arrays.toString(s));
+        }
+        int b = s[0], t = s[1], c = s[2] / 3;
+        Tensor packed = qkv.data();
+        if (padMask != null) padMask = padMask.to(packed.device());
+        DType work = Autocast.lowers(packed) ? DType.BF16 : packed.dtype();
+        Tensor q = headsOf(packed, 0, heads).to(work).contiguous();
+        Tensor k = headsOf(packed, 1, heads).to(work).contiguous();
+        Tensor v = headsOf(packed, 2, heads).to(work).contiguous();
+        Tensor[] r = NnOps.attention(q, k, v, padMask, scale);
+        Tensor out = r[0], lse = r[1];
+        Tensor y = Tensor.empty(packed.dtype(), packed.device(), b, t, c);
+        mergedView(y, heads).copyFrom(out);
+        return Function.record("packedAttention", y, new Variable[] {qkv}, new Tensor[] {q, k, v, out, lse, padMask},
+                (g, sv, needs) -> {
+                    Tensor dout = mergedView(g, heads).to(work).contiguous();
+                    Tensor[] d = NnOps.attentionBackward(dout, sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], scale);
+                    Tensor dqkv = Tensor.empty(g.dtype(), g.device(), b, t, 3 * c);
+                    for (int i = 0; i < 3; i++) headsOf(dqkv, i, heads).copyFrom(d[i]);
+                    return new Tensor[] {dqkv};
+                });
+    }
+
+    /** Part {@code part} (0 q, 1 k, 2 v) of a packed {@code [B, T, 3C]} tensor as a {@code [B, H, T, D]} view. */
+    private static Tensor headsOf(Tensor packed, int part, int heads) {
+        int[] s = packed.shape();
+        int c = s[2] / 3;
+        return packed.narrow(2, part * c, c).reshape(s[0], s[1], heads, c / heads).permute(0, 2, 1, 3);
+    }
+
+    /** A {@code [B, T, C]} tensor as the {@code [B, H, T, D]} view whose heads are its column groups. */
+    private static Tensor mergedView(Tensor x, int heads) {
+        int[] s = x.shape();
+        return x.reshape(s[0], s[1], heads, s[2] / heads).permute(0, 2, 1, 3);
+    }
+
+    /**
      * Mixed-precision attention (see {@link Precision#BF16}): BF16 copies of q, k, v in, F32 accumulation, the BF16
      * output widened to F32; the saved logsumexp is F32. Backward rounds the incoming gradient to BF16 and widens
      * dq, dk, dv.

@@ -153,6 +153,34 @@ class NnGradTest {
         assertEquals(0.0, out.data().get(1, 0, 0, 0), 0.0);
     }
 
+    /** packedAttention unfused: head views of qkv, the attention op on them, heads merged back (GPT-2's layout). */
+    private static Variable packedAttentionComposed(Variable qkv, int heads, Tensor mask, double scale) {
+        int[] s = qkv.shape();
+        int b = s[0], t = s[1], c = s[2] / 3, d = c / heads;
+        Variable[] parts = new Variable[3];
+        for (int i = 0; i < 3; i++) {
+            parts[i] = ShapeOps.narrow(qkv, 2, i * c, c).reshape(b, t, heads, d).permute(0, 2, 1, 3);
+        }
+        return Nn.attention(parts[0], parts[1], parts[2], mask, scale).permute(0, 2, 1, 3).reshape(b, t, c);
+    }
+
+    @Test
+    void packedAttention() {
+        int b = 2, t = 5, heads = 2, d = 3;
+        double scale = 1 / Math.sqrt(d);
+        GradCheck.check(v -> Nn.packedAttention(v[0], 2, null, scale), randn(1, 4, 3 * 2 * 2)).assertPassed();
+        assertSameFunction(v -> Nn.packedAttention(v[0], heads, null, scale),
+                v -> packedAttentionComposed(v[0], heads, null, scale), randn(b, t, 3 * heads * d));
+        // a non-contiguous qkv (a transposed view) and a left-padded batch row (its rows with real keys compared)
+        Tensor mask = Tensor.of(new double[] {0, 0, 0, 0, 0, -1e9, -1e9, 0, 0, 0}, b, t);
+        Tensor qkvT = randn(b, 3 * heads * d, t).transpose(1, 2);
+        assertSameFunction(v -> ShapeOps.narrow(Nn.packedAttention(v[0], heads, mask, 0.8), 1, 2, t - 2),
+                v -> ShapeOps.narrow(packedAttentionComposed(v[0], heads, mask, 0.8), 1, 2, t - 2), qkvT);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Nn.packedAttention(Variable.constant(randn(1, 4, 10)), 2, null, scale));
+        assertTrue(e.getMessage().contains("packedAttention") && e.getMessage().contains("[1, 4, 10]"), e.getMessage());
+    }
+
     @Test
     void embedding() {
         Tensor ids = Tensor.ofInts(new int[] {3, 0, 3, 1, 3, 2}, 2, 3);

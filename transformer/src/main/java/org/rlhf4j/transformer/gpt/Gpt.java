@@ -2,7 +2,6 @@ package org.rlhf4j.transformer.gpt;
 
 import org.rlhf4j.autograd.Grad;
 import org.rlhf4j.autograd.Nn;
-import org.rlhf4j.autograd.ShapeOps;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.Device;
@@ -74,19 +73,10 @@ public final class Gpt extends Module {
 
         /** x {@code [B, T, C]} -> {@code [B, T, C]}; padMask null or additive {@code [B, T]}. */
         Variable forward(Variable x, Tensor padMask) {
-            int[] s = x.shape();
-            int b = s[0], t = s[1], c = s[2], d = c / heads;
-            Variable qkv = cAttn.forward(x);                                     // [B, T, 3C]
-            Variable q = splitHeads(ShapeOps.narrow(qkv, 2, 0, c), b, t, d);     // [B, H, T, D]
-            Variable k = splitHeads(ShapeOps.narrow(qkv, 2, c, c), b, t, d);
-            Variable v = splitHeads(ShapeOps.narrow(qkv, 2, 2 * c, c), b, t, d);
-            Variable y = Nn.attention(q, k, v, padMask, 1.0 / Math.sqrt(d));    // [B, H, T, D]
-            y = y.permute(0, 2, 1, 3).reshape(b, t, c);                          // [B, T, C]
+            int d = x.shape()[2] / heads;
+            Variable qkv = cAttn.forward(x);                                               // [B, T, 3C]
+            Variable y = Nn.packedAttention(qkv, heads, padMask, 1.0 / Math.sqrt(d));      // [B, T, C]
             return residDropout.forward(cProj.forward(y));
-        }
-
-        private Variable splitHeads(Variable x, int b, int t, int d) {
-            return x.reshape(b, t, heads, d).permute(0, 2, 1, 3);
         }
 
         /** Incremental attention with a KV cache (no graph): x {@code [B, t, C]} for positions past..past+t-1. */
