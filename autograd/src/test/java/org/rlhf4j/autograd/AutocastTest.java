@@ -117,6 +117,31 @@ class AutocastTest {
     }
 
     @Test
+    void bf16LinearAndPackedAttentionEqualTheirCompositionsUnderBf16() {
+        Random r = new Random(17);
+        int b = 2, t = 7, heads = 2, d = 8, c = heads * d;
+        Tensor x = randn(r, b * t, c), w = randn(r, c, 3 * c), bias = randn(r, 3 * c), dy = randn(r, b, t, c);
+        Variable[] f = {Variable.parameter(x), Variable.parameter(w), Variable.parameter(bias)};
+        Variable[] u = {Variable.parameter(x), Variable.parameter(w), Variable.parameter(bias)};
+        Variable yf, yu;
+        try (var s = Autocast.with(Precision.BF16)) {
+            yf = Nn.packedAttention(LinearAlgebra.linear(f[0], f[1], f[2]).reshape(b, t, 3 * c), heads, null, 0.3);
+            Variable qkv = u[0].matmul(u[1]).add(u[2]).reshape(b, t, 3 * c);
+            Variable[] p = new Variable[3];
+            for (int i = 0; i < 3; i++) p[i] = ShapeOps.narrow(qkv, 2, i * c, c).reshape(b, t, heads, d).permute(0, 2, 1, 3);
+            yu = Nn.attention(p[0], p[1], p[2], null, 0.3).permute(0, 2, 1, 3).reshape(b, t, c);
+        }
+        // K = 16: one block of the product, so bias + product is the same single rounding either way
+        assertArrayEquals(yu.data().toFloatArray(), yf.data().toFloatArray(), 0f);
+        yf.backward(dy, false);
+        yu.backward(dy, false);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(DType.F32, f[i].grad().dtype());
+            assertArrayEquals(u[i].grad().toFloatArray(), f[i].grad().toFloatArray(), 0f, "grad " + i);
+        }
+    }
+
+    @Test
     void scopesNestAndRestoreAndPrecisionParsesCommandLineNames() {
         assertEquals(Precision.F32, Autocast.current());
         try (var outer = Autocast.with(Precision.BF16)) {

@@ -67,6 +67,29 @@ class ReduceShapeLinalgGradTest {
     }
 
     @Test
+    void linearAgainstFiniteDifferencesAndItsComposition() {
+        GradCheck.check(v -> LinearAlgebra.linear(v[0], v[1], v[2]), randn(3, 4), randn(4, 2), randn(2)).assertPassed();
+        GradCheck.check(v -> LinearAlgebra.linear(v[0], v[1], null), randn(3, 4), randn(4, 2)).assertPassed();
+        GradCheck.check(v -> LinearAlgebra.linear(v[0], v[1], v[2]), randn(4, 3).t(), randn(2, 4).t(), randn(2)).assertPassed();
+        // the same values and gradients as matmul then a broadcast add, to 1e-12 (F64)
+        Tensor x = randn(5, 7), w = randn(7, 3), b = randn(3), dy = randn(5, 3);
+        Variable[] f = {Variable.parameter(x), Variable.parameter(w), Variable.parameter(b)};
+        Variable[] c = {Variable.parameter(x), Variable.parameter(w), Variable.parameter(b)};
+        Variable yf = LinearAlgebra.linear(f[0], f[1], f[2]);
+        Variable yc = c[0].matmul(c[1]).add(c[2]);
+        org.junit.jupiter.api.Assertions.assertTrue(yf.data().allClose(yc.data(), 1e-12, 1e-12));
+        yf.backward(dy, false);
+        yc.backward(dy, false);
+        for (int i = 0; i < 3; i++) {
+            org.junit.jupiter.api.Assertions.assertTrue(f[i].grad().allClose(c[i].grad(), 1e-12, 1e-12), "input " + i);
+        }
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> LinearAlgebra.linear(Variable.constant(x), Variable.constant(w), Variable.constant(randn(4))));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("linear") && e.getMessage().contains("[4]"),
+                e.getMessage());
+    }
+
+    @Test
     void fastModeOnABigComposition() {
         // 64x48 @ 48x32 then tanh and a mean: too big for the full Jacobian in a unit test
         GradCheck.checkFast(v -> v[0].matmul(v[1]).tanh().mean(1, false), 11, randn(64, 48), randn(48, 32)).assertPassed();

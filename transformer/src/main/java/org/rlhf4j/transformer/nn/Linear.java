@@ -1,5 +1,6 @@
 package org.rlhf4j.transformer.nn;
 
+import org.rlhf4j.autograd.LinearAlgebra;
 import org.rlhf4j.autograd.Variable;
 import org.rlhf4j.tensor.DType;
 import org.rlhf4j.tensor.Generator;
@@ -36,8 +37,7 @@ public final class Linear extends Module {
             throw new IllegalArgumentException("Linear: input width " + shape[shape.length - 1] + ", expected " + in);
         }
         int rows = x.data().numel() / Math.max(in, 1);
-        Variable y = x.reshape(rows, in).matmul(weight);
-        if (bias != null) y = y.add(bias);
+        Variable y = LinearAlgebra.linear(x.reshape(rows, in), weight, bias);
         shape[shape.length - 1] = out;
         return y.reshape(shape);
     }
