@@ -12,11 +12,14 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * any non-negative ints, so a transposed operand is just swapped strides and a broadcast batch has stride 0.
  * The caller has checked the shapes and that every addressed element lies inside its array.
  *
- * <p>{@link #sgemm} follows the GotoBLAS / BLIS structure. Loops, outermost first:
+ * <p>{@link #sgemm} follows the GotoBLAS / BLIS structure, with the k loop moved inside a chunk of C.
+ * Loops, outermost first:
  * <pre>
- *   jc: NC columns of C        pack B[pc:pc+kc, jc:jc+nc] into NR-wide micro-panels  ([kc][NR] each)
- *   pc: KC of the k dimension
- *   ic: MC rows of C           pack A[ic:ic+mc, pc:pc+kc] into MR-tall micro-panels   ([kc][MR] each)
+ *   jc: column block of C      pack B[0:k, jc:jc+nc], every KC block of it, into NR-wide micro-panels
+ *   ic: MC rows of C (one work item; times a range of B panels when there are few row blocks)
+ *   kg: up to K_GROUP of depth pack A[ic:ic+mc, kg:kg+K_GROUP] into MR-tall micro-panels, per KC block
+ *   chunk: ~C_CHUNK floats of C, which stay in L2 while ...
+ *   pc: KC of the depth        ... every k block of the group is added into them
  *   jr: NR columns             the B micro-panel stays in L1 while ...
  *   ir: MR rows                ... the A micro-panels stream from L2 through the micro-kernel
  * </pre>
@@ -26,9 +29,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * written back; beta applies on the first k block only, and beta == 0 never reads C.
  *
  * <p>Threads: a batch with enough items runs one single-threaded product per item. Otherwise each product
- * runs in parallel: the threads share the packed B block, packing its panels on demand, and take MC-row
- * blocks of A (each packed by the thread that takes it) from a common pool. Products below {@link #SMALL}
- * multiply-adds skip packing and threads and run a simple loop.
+ * runs in parallel, in one fork-join round per column block: the threads share the packed B, packing its
+ * panels on demand, and take work items (each packing its own rows of A) from a common pool. Products below
+ * {@link #SMALL} multiply-adds skip packing and threads and run a simple loop.
  */
 public final class CpuGemm {
     private static final boolean SIMD = Simd.ENABLED;
@@ -115,9 +118,9 @@ public final class CpuGemm {
             });
         } else {
             for (int bi = 0; bi < batch; bi++) {
-                blockedParallel(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
+                blocked(m, n, k, alpha, a, aOff + bi * aBatchStride, aRowStride, aColStride,
                         b, bOff + bi * bBatchStride, bRowStride, bColStride,
-                        beta, c, cOff + bi * cBatchStride, cRowStride, cColStride);
+                        beta, c, cOff + bi * cBatchStride, cRowStride, cColStride, true);
             }
         }
     }
@@ -166,17 +169,41 @@ public final class CpuGemm {
         float[] packedA = new float[0];
         /** The B block of a product this thread runs (shared with the workers when it runs in parallel). */
         float[] packedB = new float[0];
-        final float[] tile = new float[MR * NR];
+        final float[] tile = new float[MR * NR + 1];
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
+    /** Elements of each source row that {@link #packB} copies at once from a transposed B: one cache line. */
+    static final int TRANSPOSE_DEPTH = 16;
+
     /**
-     * One blocked product; a, b and c point at element (0, 0) of the operands. In parallel, the threads
-     * share one packed KC x NC block of B (in the calling thread's buffer, each panel packed by the first
-     * thread to need it) and take MC-row blocks of A (and, when M has too few blocks, column ranges of B)
-     * off a common pool, which balances the load even when a core is busy with something else. One
-     * fork-join round per KC x NC block.
+     * Floats of B packed at once by {@link #blocked}: all of k for as many columns as fit in 16 MiB. Each work
+     * item streams the block once, so it need not stay in cache; a narrower block would make every item pack its
+     * rows of A once more per column block (measured: 4 MiB was slower at 2048^3).
+     */
+    static final int PACKED_B_BUDGET = 1 << 22;
+
+    /**
+     * Most depth of A that a work item packs at once (as several KC blocks), and so the most depth over which a
+     * chunk of C stays in L2 between the k blocks: C is read back from memory once per this much depth.
+     */
+    static final int K_GROUP = 2048;
+
+    /** Floats of C in one chunk, the part of C that stays in L2 while every k block of a group is added into it. */
+    static final int C_CHUNK = 1 << 14;
+
+    /**
+     * One blocked product; a, b and c point at element (0, 0) of the operands. The B of every k block of a
+     * column block is packed at once (in the calling thread's buffer; in parallel, each panel is packed on
+     * demand by the first thread that needs it and shared). A work item is a range of MR-row micro-panels of A
+     * (times a range of B panels when A has too few rows for the threads); it packs its rows of A for up to
+     * {@link #K_GROUP} of depth, then walks its part of C in chunks of about {@link #C_CHUNK} floats, adding
+     * every k block of the group into a chunk before it moves on. That chunk stays in L2 while it is read and
+     * written once per k block; k block outermost, as in the textbook loop order, each k block would read all
+     * of C back from memory, and on a 1024^3 product that cost a fifth of the kernel's speed (C is read and
+     * written with no prefetch instruction the JVM could emit). In parallel, all items run in one fork-join
+     * round per column block, sized so that every thread gets the same number of them.
      */
     private static void blocked(int m, int n, int k, float alpha,
             float[] a, int aBase, int aRs, int aCs,
@@ -186,85 +213,7 @@ public final class CpuGemm {
         // Even block sizes: k = 512 runs as 2 x 256, not 384 + 128.
         int kBlocks = ceilDiv(k, KC);
         int kcMax = ceilDiv(k, kBlocks);
-        int nBlocks = ceilDiv(n, NC);
-        int ncMax = roundUp(ceilDiv(n, nBlocks), NR);
-        // In parallel, blocks of A small enough to give every thread at least two.
-        int mcTarget = parallel ? Math.min(MC, roundUp(ceilDiv(m, 2 * threads), MR)) : MC;
-        int mcMax = roundUp(ceilDiv(m, ceilDiv(m, mcTarget)), MR);
-        int mBlocks = ceilDiv(m, mcMax);
-
-        Buffers own = BUFFERS.get();
-        if (own.packedB.length < ncMax * kcMax) own.packedB = new float[ncMax * kcMax];
-        float[] packedB = own.packedB;
-
-        for (int jc = 0; jc < n; jc += ncMax) {
-            int nc = Math.min(ncMax, n - jc);
-            int panels = ceilDiv(nc, NR);
-            int nParts = parallel && mBlocks < 2 * threads ? Math.min(panels, ceilDiv(2 * threads, mBlocks)) : 1;
-            int items = mBlocks * nParts;
-            for (int pc = 0; pc < k; pc += kcMax) {
-                int kc = Math.min(kcMax, k - pc);
-                float betaBlock = pc == 0 ? beta : 1f;
-                int bBlock = bBase + pc * bRs + jc * bCs;
-                int aBlock = aBase + pc * aCs;
-                int cBlock = cBase + jc * cCs;
-                // In parallel, a panel of B is packed by the first thread that needs it.
-                PackedB packedBlock = new PackedB(kc, nc, b, bBlock, bRs, bCs, packedB, parallel);
-                if (!parallel) packB(kc, 0, nc, b, bBlock, bRs, bCs, packedB);
-                Parallel.RangeBody multiply = (from, to) -> {
-                    Buffers mine = BUFFERS.get();
-                    if (mine.packedA.length < mcMax * kc) mine.packedA = new float[mcMax * kcMax];
-                    int packed = -1;
-                    for (int item = from; item < to; item++) {
-                        int block = item / nParts;
-                        int part = item % nParts;
-                        int ic = block * mcMax;
-                        int mc = Math.min(mcMax, m - ic);
-                        if (block != packed) {
-                            packA(mc, kc, a, aBlock + ic * aRs, aRs, aCs, mine.packedA);
-                            packed = block;
-                        }
-                        int q0 = panels * part / nParts;
-                        int q1 = panels * (part + 1) / nParts;
-                        // Items start their sweep at different panels, so threads pack different panels first.
-                        int first = (int) ((long) (q1 - q0) * block / mBlocks);
-                        macroKernel(mc, kc, q0, q1, first, mine.packedA, packedBlock, alpha, betaBlock,
-                                c, cBlock + ic * cRs, cRs, cCs, mine.tile);
-                    }
-                };
-                if (parallel) {
-                    Parallel.forRange(items, (long) mcMax * kc * nc / nParts, multiply);
-                } else {
-                    multiply.run(0, items);
-                }
-            }
-        }
-    }
-
-    /** Elements of each source row that {@link #packB} copies at once from a transposed B: one cache line. */
-    static final int TRANSPOSE_DEPTH = 16;
-
-    /**
-     * Floats of B packed at once by {@link #blockedParallel}: all of k for as many columns as fit in 16 MiB. Each
-     * work item streams the block once, so it need not stay in cache; a narrower block would make every item
-     * pack its rows of A once more per column block (measured: 4 MiB was slower at 2048^3).
-     */
-    static final int PACKED_B_BUDGET = 1 << 22;
-
-    /**
-     * One product split over the worker threads in a single fork-join round per column block: the threads
-     * share the packed B of every k block of the column block at once (each panel packed on demand by the
-     * first thread that needs it), and each work item, a range of MR-row micro-panels of A (times a range of
-     * B panels when A has too few rows), runs its whole k loop. One round instead of one per k block means
-     * one barrier per column block, and items are sized so that every thread gets the same number of them.
-     */
-    private static void blockedParallel(int m, int n, int k, float alpha,
-            float[] a, int aBase, int aRs, int aCs,
-            float[] b, int bBase, int bRs, int bCs,
-            float beta, float[] c, int cBase, int cRs, int cCs) {
-        int threads = Parallel.threads();
-        int kBlocks = ceilDiv(k, KC);
-        int kcMax = ceilDiv(k, kBlocks);
+        int groupBlocks = ceilDiv(kBlocks, ceilDiv(k, K_GROUP));
         // Column blocks: as wide as the packed-B budget allows for the whole depth, never above NC.
         int ncLimit = Math.max(NR, Math.min(NC, PACKED_B_BUDGET / k / NR * NR));
         int nBlocks = ceilDiv(n, ncLimit);
@@ -274,6 +223,7 @@ public final class CpuGemm {
         int fewestBlocks = ceilDiv(m, MC);
         int mBlocks = fewestBlocks < rowPanels ? Math.min(rowPanels, roundUp(fewestBlocks, threads)) : fewestBlocks;
         int mcMax = MR * ceilDiv(rowPanels, mBlocks);
+        int chunkPanels = Math.max(1, C_CHUNK / mcMax / NR);
 
         Buffers own = BUFFERS.get();
         int packedSize = ncMax * kBlocks * kcMax;
@@ -285,7 +235,9 @@ public final class CpuGemm {
             int panels = ceilDiv(nc, NR);
             // Too few row blocks for the threads: split the panels too, keeping the item count a multiple of threads.
             int nParts = 1;
-            if (mBlocks < 2 * threads) nParts = Math.min(panels, roundUp(ceilDiv(2 * threads, mBlocks), threads));
+            if (parallel && mBlocks < 2 * threads) {
+                nParts = Math.min(panels, roundUp(ceilDiv(2 * threads, mBlocks), threads));
+            }
             int parts = nParts;
             int items = mBlocks * nParts;
             PackedB[] blocks = new PackedB[kBlocks];
@@ -294,12 +246,14 @@ public final class CpuGemm {
                 int kc = Math.min(kcMax, k - pc);
                 // k block kb's panels start at kb * kcMax * ncMax in the shared buffer.
                 blocks[kb] = new PackedB(kc, nc, b, bBase + pc * bRs + jc * bCs, bRs, bCs, packedB,
-                        kb * kcMax * ncMax, true);
+                        kb * kcMax * ncMax, parallel);
+                if (!parallel) packB(kc, 0, nc, b, blocks[kb].base, bRs, bCs, packedB, blocks[kb].offset);
             }
             int cBlock = cBase + jc * cCs;
-            Parallel.forRange(items, (long) mcMax * k * nc / nParts, (from, to) -> {
+            Parallel.RangeBody multiply = (from, to) -> {
                 Buffers mine = BUFFERS.get();
-                if (mine.packedA.length < mcMax * kcMax) mine.packedA = new float[mcMax * kcMax];
+                int aSize = mcMax * kcMax * groupBlocks;
+                if (mine.packedA.length < aSize) mine.packedA = new float[aSize];
                 for (int item = from; item < to; item++) {
                     int block = item / parts;
                     int part = item % parts;
@@ -309,16 +263,33 @@ public final class CpuGemm {
                     if (mc <= 0) continue;
                     int q0 = panels * part / parts;
                     int q1 = panels * (part + 1) / parts;
-                    int first = (int) ((long) (q1 - q0) * block / mBlocks);
-                    for (int kb = 0; kb < kBlocks; kb++) {
-                        int pc = kb * kcMax;
-                        int kc = blocks[kb].kc;
-                        packA(mc, kc, a, aBase + pc * aCs + ic * aRs, aRs, aCs, mine.packedA);
-                        macroKernel(mc, kc, q0, q1, first, mine.packedA, blocks[kb], alpha, kb == 0 ? beta : 1f,
-                                c, cBlock + ic * cRs, cRs, cCs, mine.tile);
+                    int chunks = ceilDiv(q1 - q0, chunkPanels);
+                    // Items start at different chunks, so that threads pack different panels of B first.
+                    int firstChunk = (int) ((long) chunks * block / mBlocks);
+                    int cItem = cBlock + ic * cRs;
+                    for (int kg = 0; kg < kBlocks; kg += groupBlocks) {
+                        int kgEnd = Math.min(kBlocks, kg + groupBlocks);
+                        for (int kb = kg; kb < kgEnd; kb++) {
+                            packA(mc, blocks[kb].kc, a, aBase + kb * kcMax * aCs + ic * aRs, aRs, aCs,
+                                    mine.packedA, (kb - kg) * mcMax * kcMax);
+                        }
+                        for (int t = 0; t < chunks; t++) {
+                            int chunk = (firstChunk + t) % chunks;
+                            int c0 = q0 + chunk * chunkPanels;
+                            int c1 = Math.min(q1, c0 + chunkPanels);
+                            for (int kb = kg; kb < kgEnd; kb++) {
+                                macroKernel(mc, c0, c1, mine.packedA, (kb - kg) * mcMax * kcMax, blocks[kb],
+                                        alpha, kb == 0 ? beta : 1f, c, cItem, cRs, cCs, mine.tile);
+                            }
+                        }
                     }
                 }
-            });
+            };
+            if (parallel) {
+                Parallel.forRange(items, (long) mcMax * k * nc / nParts, multiply);
+            } else {
+                multiply.run(0, items);
+            }
         }
     }
 
@@ -364,15 +335,14 @@ public final class CpuGemm {
     }
 
     /**
-     * C[0:mc, panels q0..q1 of the block] = alpha * packedA · packedB + beta * C, sweeping the panels
-     * from {@code q0 + first}, wrapping around; c points at the block's element (0, 0).
+     * C[0:mc, panels q0..q1 of the block] = alpha * packedA · packedB + beta * C, where the block's packed A
+     * starts at {@code aOff}; c points at the block's element (0, 0).
      */
-    private static void macroKernel(int mc, int kc, int q0, int q1, int first, float[] packedA, PackedB packedB,
+    private static void macroKernel(int mc, int q0, int q1, float[] packedA, int aOff, PackedB packedB,
             float alpha, float beta, float[] c, int cBlock, int cRs, int cCs, float[] tile) {
         boolean rowMajorC = cCs == 1;
-        int count = q1 - q0;
-        for (int t = 0; t < count; t++) {
-            int q = q0 + (first + t) % count;
+        int kc = packedB.kc;
+        for (int q = q0; q < q1; q++) {
             packedB.ensurePacked(q);
             int jr = q * NR;
             int nr = Math.min(NR, packedB.nc - jr);
@@ -380,11 +350,13 @@ public final class CpuGemm {
             float[] bp = packedB.panels;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
-                int aIdx = ir * kc;
+                int aIdx = aOff + ir * kc;
                 int cIdx = cBlock + ir * cRs + jr * cCs;
                 if (SIMD) {
+                    boolean full = mr == MR && nr == NR && rowMajorC;
+                    if (full && beta != 0f) touch(c, cIdx, cRs, tile);
                     GemmSimdKernel.kernel(kc, packedA, aIdx, bp, bIdx, tile);
-                    if (mr == MR && nr == NR && rowMajorC) {
+                    if (full) {
                         GemmSimdKernel.update(tile, alpha, beta, c, cIdx, cRs);
                     } else {
                         writeTile(tile, mr, nr, alpha, beta, c, cIdx, cRs, cCs);
@@ -398,10 +370,25 @@ public final class CpuGemm {
     }
 
     /**
+     * Loads the first and last float of each row of a full MR x NR tile of C and leaves their sum in the tile
+     * buffer's spare slot, so that the rows' cache lines are on their way in while the micro-kernel runs.
+     */
+    private static void touch(float[] c, int cIdx, int cRs, float[] tile) {
+        float sum = 0f;
+        for (int i = 0; i < MR; i++) sum += c[cIdx + i * cRs] + c[cIdx + i * cRs + NR - 1];
+        tile[MR * NR] = sum;
+    }
+
+    /**
      * Packs the mc x kc block of A at {@code base} into MR-row micro-panels: panel q holds rows
      * [q*MR, q*MR + MR) as {@code dst[q*MR*kc + p*MR + i]}, rows past mc zero.
      */
     static void packA(int mc, int kc, float[] a, int base, int rs, int cs, float[] dst) {
+        packA(mc, kc, a, base, rs, cs, dst, 0);
+    }
+
+    /** {@link #packA(int, int, float[], int, int, int, float[])} into {@code dst} from {@code dstOff} on. */
+    static void packA(int mc, int kc, float[] a, int base, int rs, int cs, float[] dst, int dstOff) {
         int ir0 = 0;
         if (rs == 1 && cs != 1) {
             // Transposed A (column-major): each column of the block is one contiguous run of mc floats. Walk the
@@ -409,12 +396,12 @@ public final class CpuGemm {
             // cache lines once per panel, and with a large column stride they do not stay in L1 in between.
             int full = mc / MR;
             if (SIMD) {
-                GemmSimdKernel.packColumnMajor(full, kc, a, base, cs, dst);
+                GemmSimdKernel.packColumnMajor(full, kc, a, base, cs, dst, dstOff);
             } else {
                 for (int p = 0; p < kc; p++) {
                     int s = base + p * cs;
                     for (int q = 0; q < full; q++) {
-                        int o = q * MR * kc + p * MR;
+                        int o = dstOff + q * MR * kc + p * MR;
                         for (int i = 0; i < MR; i++) dst[o + i] = a[s + q * MR + i];
                     }
                 }
@@ -423,7 +410,7 @@ public final class CpuGemm {
         }
         for (int ir = ir0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
-            int d = ir * kc;
+            int d = dstOff + ir * kc;
             if (cs == 1 && rs != 1) {
                 packRowMajorPanel(mr, kc, a, base + ir * rs, rs, dst, d);
             } else {

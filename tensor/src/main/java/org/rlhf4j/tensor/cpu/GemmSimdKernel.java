@@ -72,18 +72,19 @@ final class GemmSimdKernel {
     }
 
     /**
-     * The first {@code panels} full MR-row micro-panels of {@link CpuGemm#packA} for a column-major A (element (i, p)
-     * at {@code base + p*cs + i}), column by column. Each column of a panel is copied as one whole vector, whose
-     * last V - MR floats spill into the panel's next column and are overwritten by it; the last column, and any
-     * read that would run past the end of {@code a}, is copied float by float. Only one vector species is used:
+     * The first {@code panels} full MR-row micro-panels of {@link CpuGemm#packA}, written from {@code dstOff} on,
+     * for a column-major A (element (i, p) at {@code base + p*cs + i}), column by column. Each column of a panel
+     * is copied as one whole vector, whose last V - MR floats spill into the panel's next column and are
+     * overwritten by it; the last column, and any read that would run past the end of {@code a}, is copied float
+     * by float. Only one vector species is used:
      * C2 intrinsifies a vector load or store only where a single species reaches it.
      */
-    static void packColumnMajor(int panels, int kc, float[] a, int base, int cs, float[] dst) {
+    static void packColumnMajor(int panels, int kc, float[] a, int base, int cs, float[] dst, int dstOff) {
         int panelSize = MR * kc;
         boolean wide = V >= MR && V - MR <= MR;
         for (int p = 0; p < kc; p++) {
             int s = base + p * cs;
-            int o = p * MR;
+            int o = dstOff + p * MR;
             boolean vector = wide && p < kc - 1;
             for (int q = 0; q < panels; q++, s += MR, o += panelSize) {
                 if (vector && s + V <= a.length) {

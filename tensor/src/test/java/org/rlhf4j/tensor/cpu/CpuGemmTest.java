@@ -260,6 +260,24 @@ class CpuGemmTest {
     }
 
     @Test
+    void depthBeyondOneGroupAndSeveralChunksOfCMatchReference() {
+        // Depth above K_GROUP (two groups of k blocks, so C is read back between them), a C wide enough for several
+        // chunks per work item, and beta != 0 (the touched tiles): on one thread and in parallel.
+        Random rnd = new Random(16);
+        int k = CpuGemm.K_GROUP + 3 * CpuGemm.KC / 2 + 5;
+        int wide = 3 * CpuGemm.C_CHUNK / CpuGemm.MC + 2 * CpuGemm.NR + 3;
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            checkSgemm(rnd, 1, CpuGemm.MC + 7, wide, k, Layout.ROW_MAJOR, Layout.ROW_MAJOR, Layout.ROW_MAJOR,
+                    false, false, 1f, 1f, false);
+            checkSgemm(rnd, 1, 2 * CpuGemm.MR + 1, wide, k, Layout.TRANSPOSED, Layout.TRANSPOSED, Layout.ROW_MAJOR,
+                    false, false, 0.5f, -2f, false);
+            checkSgemm(rnd, 1, 3 * CpuGemm.MR, 2 * CpuGemm.NR + 5, k, Layout.ROW_MAJOR, Layout.TRANSPOSED,
+                    Layout.GENERAL, false, false, 1f, 0f, true);
+        }
+    }
+
+    @Test
     void handlesGeneralStridesOnEveryOperand() {
         Random rnd = new Random(13);
         for (int threads : new int[] {1, 2}) {
