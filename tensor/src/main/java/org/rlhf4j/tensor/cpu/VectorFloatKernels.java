@@ -77,38 +77,44 @@ final class VectorFloatKernels implements FloatKernels {
         }
     }
 
-    /** GPT-2's GELU, 0.5 x (1 + tanh(c (x + 0.044715 x^3))), a block at a time through two scratch buffers. */
+    /**
+     * GPT-2's GELU, 0.5 x (1 + tanh(u)) with u = c (x + 0.044715 x^3), as x / (1 + e^(-2u)), the same function
+     * (0.5 (1 + tanh u) = 1 / (1 + e^(-2u))) with one e^x and a division instead of the e^x, polynomial, division
+     * and blends of tanh, and without the cancellation of 1 + tanh u for negative x. A block at a time through
+     * one scratch buffer. Where e^(-2u) overflows (x below about -9.3) the result is -0; +inf gives +inf, -inf
+     * and NaN give NaN, as before.
+     */
     private static void gelu(float[] x, int xo, float[] y, int yo, int n) {
         int body = S.loopBound(n);
-        float[] t = new float[Math.min(Math.max(body, L), VectorMath.BLOCK)], e = new float[t.length];
-        geluBlocks(x, xo, y, yo, body, t, e);
+        float[] t = new float[Math.min(Math.max(body, L), VectorMath.BLOCK)];
+        geluBlocks(x, xo, y, yo, body, t);
         if (body < n) {
             float[] p = VectorMath.padded(x, xo + body, n - body);
-            geluBlocks(p, 0, p, 0, L, t, e);
+            geluBlocks(p, 0, p, 0, L, t);
             System.arraycopy(p, 0, y, yo + body, n - body);
         }
     }
 
-    private static void geluBlocks(float[] x, int xo, float[] y, int yo, int n, float[] t, float[] e) {
+    private static void geluBlocks(float[] x, int xo, float[] y, int yo, int n, float[] t) {
         for (int b = 0; b < n; b += VectorMath.BLOCK) {
             int len = Math.min(VectorMath.BLOCK, n - b);
             geluInner(x, xo + b, t, len);
-            VectorMath.tanhBlocks(t, 0, t, 0, len, e);
+            VectorMath.expLoop(t, 0, t, 0, len, -2f * GELU_C, 0f);
             geluOuter(x, xo + b, t, y, yo + b, len);
         }
     }
 
-    /** t = c (x + 0.044715 x^3). */
+    /** t = x + 0.044715 x^3, u / c. */
     private static void geluInner(float[] x, int xo, float[] t, int n) {
         for (int i = 0; i < n; i += L) {
             FloatVector v = load(x, xo + i);
-            v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C).intoArray(t, i);
+            v.mul(v).mul(0.044715f).mul(v).add(v).intoArray(t, i);
         }
     }
 
-    /** y = 0.5 (1 + t) x, halved before multiplying by x: (1 + t) x overflows for |x| near the F32 maximum. */
-    private static void geluOuter(float[] x, int xo, float[] t, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i += L) load(t, i).add(1f).mul(0.5f).mul(load(x, xo + i)).intoArray(y, yo + i);
+    /** y = x / (1 + e), e = e^(-2u). */
+    private static void geluOuter(float[] x, int xo, float[] e, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) load(x, xo + i).div(load(e, i).add(1f)).intoArray(y, yo + i);
     }
 
     private static FloatVector binaryVec(BinaryOp op, FloatVector a, FloatVector b) {

@@ -137,24 +137,28 @@ final class VectorMath {
 
     /**
      * e^z, z = scale x - shift: z = n ln2 + r with |r| <= ln2 / 2 (Cody-Waite, ln2 in two parts),
-     * e^r = 1 + r + r^2 P(r) with P of degree 5, times 2^n built in the exponent bits. Where 2^n itself would not
-     * be a normal float (|z| > 80) it is built as 2^(n -+ 64) and the product scaled back by 2^+-64, so results
-     * near the overflow threshold and in the denormal range are rounded once, like the true value. -inf and
+     * e^r = 1 + r + r^2 P(r) with P of degree 5 (its Horner steps fused), times 2^n built in the exponent bits.
+     * Where 2^n itself would not be a normal float (|z| > 80) it is built as 2^(n -+ 64) and the product scaled
+     * back by 2^+-64, so results near the overflow threshold and in the denormal range are rounded once, like the true value. -inf and
      * z < -104 give exactly 0, z > 88.73 and +inf give +inf, NaN gives NaN.
      */
-    private static void expLoop(float[] x, int xo, float[] y, int yo, int n, float scale, float shift) {
+    static void expLoop(float[] x, int xo, float[] y, int yo, int n, float scale, float shift) {
         for (int i = 0; i < n; i += L) {
             FloatVector z = load(x, xo + i).mul(scale).sub(shift);
-            z = z.max(EXP_LO).min(EXP_HI); // NaN stays NaN (min and max propagate it)
-            FloatVector t = z.mul(LOG2E).add(ROUND);
+            // Clamped by compare and blend, which keep NaN: max and min cost several instructions each for
+            // Java's NaN and -0 rules, and the whole loop ran 13% faster without them (AVX-512).
+            z = z.blend(EXP_LO, z.compare(VectorOperators.LT, EXP_LO));
+            z = z.blend(EXP_HI, z.compare(VectorOperators.GT, EXP_HI));
+            FloatVector t = z.fma(LOG2E, ROUND);
             FloatVector k = t.sub(ROUND);
-            // k LN2_HI is exact, and z - k LN2_HI loses nothing (z and k ln2 are close)
-            FloatVector r = z.sub(k.mul(LN2_HI)).sub(k.mul(LN2_LO));
-            FloatVector p = r.mul(E0).add(E1);
-            p = p.mul(r).add(E2);
-            p = p.mul(r).add(E3);
-            p = p.mul(r).add(E4);
-            p = p.mul(r).add(E5);
+            // z - k LN2_HI - k LN2_LO as two fused multiply-adds, each rounded once
+            FloatVector r = k.fma(FloatVector.broadcast(S, -LN2_LO), k.fma(FloatVector.broadcast(S, -LN2_HI), z));
+            FloatVector p = r.fma(E0, E1);
+            p = p.fma(r, FloatVector.broadcast(S, E2));
+            p = p.fma(r, FloatVector.broadcast(S, E3));
+            p = p.fma(r, FloatVector.broadcast(S, E4));
+            p = p.fma(r, FloatVector.broadcast(S, E5));
+            // the last step unfused: fused, the worst error over [-100, 100] rose from 0.97 to 1.006 ulp
             p = p.mul(r.mul(r)).add(r).add(1f);
             VectorMask<Float> low = z.compare(VectorOperators.LT, -EXP_SPLIT);
             VectorMask<Float> high = z.compare(VectorOperators.GT, EXP_SPLIT);

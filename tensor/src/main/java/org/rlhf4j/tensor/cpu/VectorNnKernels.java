@@ -232,44 +232,54 @@ final class VectorNnKernels implements NnKernels {
         if (i < n) tail.addInto(x, xo + i, acc, ao + i, n - i);
     }
 
+    /**
+     * dx = dy gelu'(x) with s = 0.5 (1 + tanh u) = 1 / (1 + e), e = e^(-2u): gelu(x) = x s, so gelu'(x) =
+     * s + 2 x u' s (1 - s) = s (1 + 2 x u' e s), u' = c (1 + 3 k x^2). One e^x and a division per element, a
+     * block at a time through one scratch buffer, like the forward.
+     */
     @Override
     public void geluBackward(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n) {
         int body = S.loopBound(n);
-        float[] t = new float[Math.min(Math.max(body, L), VectorMath.BLOCK)], e = new float[t.length];
-        geluBackwardBlocks(dx, dxo, dy, dyo, x, xo, body, t, e);
+        float[] e = new float[Math.min(Math.max(body, L), VectorMath.BLOCK)];
+        geluBackwardBlocks(dx, dxo, dy, dyo, x, xo, body, e);
         if (body < n) {
             float[] g = VectorMath.padded(dy, dyo + body, n - body);
-            geluBackwardBlocks(g, 0, g, 0, VectorMath.padded(x, xo + body, n - body), 0, L, t, e);
+            geluBackwardBlocks(g, 0, g, 0, VectorMath.padded(x, xo + body, n - body), 0, L, e);
             System.arraycopy(g, 0, dx, dxo + body, n - body);
         }
     }
 
-    /** n a multiple of L, a block at a time: t = tanh(u) through the scratch t and e, then dx = dy gelu'(x). */
+    /** n a multiple of L, a block at a time: e = e^(-2u) through the scratch e, then dx = dy gelu'(x). */
     private static void geluBackwardBlocks(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, int n,
-                                           float[] t, float[] e) {
+                                           float[] e) {
         for (int b = 0; b < n; b += VectorMath.BLOCK) {
             int len = Math.min(VectorMath.BLOCK, n - b);
-            geluArgument(x, xo + b, t, len);
-            VectorMath.tanhBlocks(t, 0, t, 0, len, e);
-            geluGrad(dx, dxo + b, dy, dyo + b, x, xo + b, t, len);
+            geluArgument(x, xo + b, e, len);
+            VectorMath.expLoop(e, 0, e, 0, len, -2f * GELU_C, 0f);
+            geluGrad(dx, dxo + b, dy, dyo + b, x, xo + b, e, len);
         }
     }
 
-    /** u = c (x + k x^3), as c x (1 + k x^2). */
+    /** u / c = x (1 + k x^2). */
     private static void geluArgument(float[] x, int xo, float[] u, int n) {
         for (int i = 0; i < n; i += L) {
             FloatVector v = load(x, xo + i);
-            v.mul(v).mul(GELU_K).add(1f).mul(v).mul(GELU_C).intoArray(u, i);
+            v.mul(v).mul(GELU_K).add(1f).mul(v).intoArray(u, i);
         }
     }
 
-    /** dx = dy (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)), t = tanh(u). */
-    private static void geluGrad(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, float[] t, int n) {
+    /**
+     * dx = dy s (1 + 2 x u' e s), s = 1 / (1 + e). Where e overflows (x below about -9.3), e s would be
+     * inf * 0; it is 1 - s there, which is 1.
+     */
+    private static void geluGrad(float[] dx, int dxo, float[] dy, int dyo, float[] x, int xo, float[] e, int n) {
         for (int i = 0; i < n; i += L) {
-            FloatVector v = load(x, xo + i), tv = load(t, i);
-            FloatVector slope = v.mul(v).mul(3f * GELU_K).add(1f).mul(GELU_C);
-            FloatVector oneMinusT2 = tv.mul(tv).neg().add(1f);
-            FloatVector grad = v.mul(oneMinusT2).mul(slope).add(tv).add(1f).mul(0.5f);
+            FloatVector v = load(x, xo + i), ev = load(e, i);
+            FloatVector s = FloatVector.broadcast(S, 1f).div(ev.add(1f));
+            FloatVector es = ev.mul(s);
+            es = es.blend(1f, ev.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+            FloatVector twoSlope = v.mul(v).mul(3f * GELU_K).add(1f).mul(2f * GELU_C);
+            FloatVector grad = v.mul(twoSlope).mul(es).add(1f).mul(s);
             load(dy, dyo + i).mul(grad).intoArray(dx, dxo + i);
         }
     }

@@ -286,15 +286,17 @@ class VectorMathTest {
     // ---- the same formulas one float at a time: Java's float arithmetic is IEEE 754, exactly as the lanes are ----
 
     private static float expModel(float x) {
-        float z = Math.min(Math.max(x, -104f), 89f);
-        float t = z * 1.44269504088896341f + 12582912f;
+        float z = x < -104f ? -104f : x; // NaN compares false and stays NaN
+        z = z > 89f ? 89f : z;
+        // Math.fma rounds once, as the lanes' fused multiply-adds do
+        float t = Math.fma(z, 1.44269504088896341f, 12582912f);
         float k = t - 12582912f;
-        float r = z - k * 0.693359375f - k * -2.12194440e-4f;
-        float p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-        p = p * r + 8.3334519073e-3f;
-        p = p * r + 4.1665795894e-2f;
-        p = p * r + 1.6666665459e-1f;
-        p = p * r + 5.0000001201e-1f;
+        float r = Math.fma(k, 2.12194440e-4f, Math.fma(k, -0.693359375f, z));
+        float p = Math.fma(r, 1.9875691500e-4f, 1.3981999507e-3f);
+        p = Math.fma(p, r, 8.3334519073e-3f);
+        p = Math.fma(p, r, 4.1665795894e-2f);
+        p = Math.fma(p, r, 1.6666665459e-1f);
+        p = Math.fma(p, r, 5.0000001201e-1f);
         p = p * (r * r) + r + 1f;
         boolean low = z < -80f, high = z > 80f;
         if (low) t += 64f;
